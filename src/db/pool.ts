@@ -1,0 +1,55 @@
+import pg from 'pg';
+import type { Logger } from '../log.js';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** Options of the PostgreSQL pool; every session runs in UTC. */
+export interface PoolOptions {
+  /** Most connections, default 10. */
+  max?: number;
+  /** Name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+// int8 and numeric come back as strings by default; bigint ids stay strings in the
+// API (JSON has no 64-bit integers) and counts are converted where they are read.
+export function createPool(url: URL, log: Logger, options: PoolOptions = {}): Pool {
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'heru',
+    options: '-c TimeZone=UTC',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', (err) =>
+    log.warn({ err: err.message }, 'postgres idle connection lost'),
+  );
+  return pool;
+}
+
+/** Runs `fn` in one transaction on one connection; rolls back when it throws. */
+export async function transaction<T>(
+  pool: Pool,
+  fn: (c: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('begin');
+    const result = await fn(client);
+    await client.query('commit');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('rollback');
+    } catch {
+      broken = true;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { startApp, type App, type Roles } from '../../src/app.js';
+import { readConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/log.js';
+
+export interface TestApp extends App {
+  /** Base URL of its HTTP server, on a port chosen by the system. */
+  baseUrl: string;
+  clientId: string;
+}
+
+/** The whole server in this process, against the given database and broker. */
+export async function startTestApp(opts: {
+  databaseUrl: URL;
+  mqttUrl?: string;
+  roles?: Roles;
+  env?: Record<string, string>;
+}): Promise<TestApp> {
+  const clientId = `heru-test-${randomBytes(4).toString('hex')}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: opts.databaseUrl.toString(),
+    HTTP_PORT: '0',
+    HTTP_HOST: '127.0.0.1',
+    MQTT_CLIENT_ID: clientId,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...(opts.mqttUrl ? { MQTT_URL: opts.mqttUrl } : {}),
+    ...opts.env,
+  };
+  const config = readConfig(env);
+  const roles = opts.roles ?? { ingest: opts.mqttUrl !== undefined, api: true };
+  const app = await startApp(roles, config, env, createLogger(config.logLevel));
+  const { port } = app.http.server.address() as AddressInfo;
+  return Object.assign(app, { baseUrl: `http://127.0.0.1:${port}`, clientId });
+}
+
+/** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined>,
+  ms = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
