@@ -3,9 +3,15 @@ import type { Codec } from './codecs/index.js';
 import { chooseTime } from './deviceClock.js';
 import { isValidDeviceId } from './deviceId.js';
 import { naturalKey, payloadHash } from './naturalKey.js';
-import { checkHumidity, checkTemperature, type PreviousReading } from './quality.js';
+import { describe } from './codecs/fields.js';
+import {
+  checkDeviceValue,
+  checkHumidity,
+  checkTemperature,
+  type PreviousReading,
+} from './quality.js';
 import { Quarantine } from './reasons.js';
-import type { Reading, ReadingDraft } from './reading.js';
+import type { Quality, Reading, ReadingDraft } from './reading.js';
 
 /** One MQTT message as it came off the wire. */
 export interface IncomingMessage {
@@ -24,6 +30,15 @@ export interface DecodedMessage {
   quarantine: Quarantine | null;
 }
 
+interface CheckedValues {
+  values: Pick<
+    Reading,
+    'temperatureC' | 'humidityPct' | 'batteryPct' | 'batteryV' | 'rssiDbm'
+  >;
+  quality: Quality;
+  flags: string[];
+}
+
 /** Devices whose last reading is remembered for the power-on check. */
 const MEMORY_LIMIT = 100_000;
 
@@ -39,16 +54,18 @@ export class Decoder {
     private readonly config: IngestConfig,
   ) {}
 
+  /** Never throws: whatever goes wrong becomes a quarantine verdict. */
   decode(message: IncomingMessage): DecodedMessage {
     const found = this.codecFor(message.topic);
-    const deviceId = found?.deviceId ?? null;
+    const deviceId =
+      found !== undefined && isValidDeviceId(found.deviceId) ? found.deviceId : null;
     try {
       if (!found)
         throw new Quarantine('UNKNOWN_TOPIC', `no codec handles topic ${message.topic}`);
-      if (!isValidDeviceId(found.deviceId)) {
+      if (deviceId === null) {
         throw new Quarantine(
           'INVALID_DEVICE_ID',
-          `device id ${JSON.stringify(found.deviceId)} in the topic`,
+          `device id ${describe(found.deviceId)} in the topic`,
         );
       }
       if (message.payload.length > this.config.maxPayloadBytes) {
@@ -57,15 +74,14 @@ export class Decoder {
           `${message.payload.length} bytes; the limit is ${this.config.maxPayloadBytes} (MAX_PAYLOAD_BYTES)`,
         );
       }
-      const decoded = found.codec.decode(message.payload, found.deviceId);
+      const decoded = found.codec.decode(message.payload, deviceId);
       const hash = payloadHash(message.payload);
       const readings = decoded.drafts.map((d, i) =>
         this.check(decoded.deviceId, d, i, hash, message),
       );
       return { message, deviceId, readings, quarantine: null };
     } catch (err) {
-      if (!(err instanceof Quarantine)) throw err;
-      return { message, deviceId, readings: [], quarantine: err };
+      return { message, deviceId, readings: [], quarantine: asQuarantine(err) };
     }
   }
 
@@ -85,23 +101,15 @@ export class Decoder {
     message: IncomingMessage,
   ): Reading {
     const sensor = d.sensor ?? '';
-    const memoryKey = sensor === '' ? deviceId : `${deviceId}\u0000${sensor}`;
-    const previous = this.memory.get(memoryKey);
     const boot = d.boot ?? null;
-    const firstOfBoot =
-      d.seq === 0 || (boot !== null && previous !== undefined && previous.boot !== boot);
-    const t = checkTemperature(d.temperature, d.unit ?? 'C', firstOfBoot, previous);
-    const h = checkHumidity(d.humidity);
+    const seq = d.seq ?? null;
+    const v = this.values(deviceId, sensor, d);
     const clock = chooseTime(
       d.deviceTimeMs,
       message.receivedAt,
       this.config.maxClockAheadSeconds * 1000,
     );
-    const flags = [t.flag, h.flag, clock.flag].filter(
-      (f): f is string => f !== undefined,
-    );
-    this.remember(memoryKey, { boot, temperatureC: t.temperatureC });
-
+    const trustedTimeMs = clock.timeSource === 'device' ? clock.time.getTime() : null;
     return {
       deviceId,
       sensor,
@@ -110,24 +118,56 @@ export class Decoder {
       deviceTime: clock.deviceTime,
       receivedAt: message.receivedAt,
       boot,
-      seq: d.seq ?? null,
-      temperatureC: t.temperatureC,
-      humidityPct: h.humidityPct,
-      batteryPct: d.batteryPct ?? null,
-      batteryV: d.batteryV ?? null,
-      rssiDbm: d.rssi === undefined ? null : Math.round(d.rssi),
-      quality: t.flag === undefined ? 'good' : 'invalid',
-      flags,
+      seq,
+      ...v.values,
+      quality: v.quality,
+      flags: clock.flag === undefined ? v.flags : [...v.flags, clock.flag],
       naturalKey: naturalKey({
         boot,
-        seq: d.seq ?? null,
-        trustedTimeMs: clock.timeSource === 'device' ? clock.time.getTime() : null,
+        seq,
+        trustedTimeMs,
         payloadHash: hash,
         index,
         receivedAtMs: message.receivedAt.getTime(),
         windowMs: this.config.timelessDedupSeconds * 1000,
         sensor,
       }),
+    };
+  }
+
+  /**
+   * Checks the measured and device values of one draft. The reading is `invalid` when
+   * its temperature was rejected, or when it carried no usable measurement at all;
+   * a bad humidity beside a good temperature only adds a flag.
+   */
+  private values(deviceId: string, sensor: string, d: ReadingDraft): CheckedValues {
+    const memoryKey = sensor === '' ? deviceId : `${deviceId}\u0000${sensor}`;
+    const previous = this.memory.get(memoryKey);
+    const boot = d.boot ?? null;
+    const firstOfBoot =
+      d.seq === 0 || (boot !== null && previous !== undefined && previous.boot !== boot);
+    const t = checkTemperature(d.temperature, d.unit ?? 'C', firstOfBoot, previous);
+    const h = checkHumidity(d.humidity);
+    this.remember(memoryKey, { boot, temperatureC: t.temperatureC });
+
+    const pct = checkDeviceValue('battery_pct', d.batteryPct);
+    const volts = checkDeviceValue('battery_v', d.batteryV);
+    const rssi = checkDeviceValue('rssi', d.rssi);
+    const flags = [t.flag, h.flag, pct.flag, volts.flag, rssi.flag].filter(
+      (f): f is string => f !== undefined,
+    );
+    const unusable =
+      t.flag !== undefined || (t.temperatureC === null && h.humidityPct === null);
+    return {
+      values: {
+        temperatureC: t.temperatureC,
+        humidityPct: h.humidityPct,
+        batteryPct: pct.value,
+        batteryV: volts.value,
+        rssiDbm: rssi.value === null ? null : Math.round(rssi.value),
+      },
+      quality: unusable ? 'invalid' : 'good',
+      flags,
     };
   }
 
@@ -139,4 +179,15 @@ export class Decoder {
     }
     this.memory.set(key, value);
   }
+}
+
+/**
+ * A codec's verdict as it is; any other error is a fault of ours on this payload. It
+ * is quarantined too (the raw bytes kept for a fix and a replay), so that one
+ * message cannot stop the stream.
+ */
+function asQuarantine(err: unknown): Quarantine {
+  if (err instanceof Quarantine) return err;
+  const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new Quarantine('DECODE_FAILED', `the decoder failed on this payload (${why})`);
 }

@@ -4,8 +4,10 @@ import { createHash } from 'node:crypto';
  * The identity of a reading within its device, so that a redelivered, replayed or
  * retained copy is recognised and stored once (DESIGN promise 2):
  *
- * - `s:{boot}:{seq}` when the device numbers its readings;
- * - `t:{ms}` when it has a trusted clock but no numbers;
+ * - `s:{boot}:{seq}` when the device numbers its readings and counts its boots;
+ * - `t:{ms}` when it has a trusted clock but not both numbers (a sequence number
+ *   without a boot counter starts again at a reboot, so alone it would make the
+ *   readings after a reboot look like copies of those before);
  * - `h:{hash}:{window}:{index}` otherwise: a hash of the raw bytes within a window of
  *   receive time, so a copy that arrives within the same window is one reading while
  *   the same values sent again 30 s later are a new one.
@@ -23,7 +25,8 @@ export function naturalKey(parts: {
   sensor: string;
 }): string {
   const suffix = parts.sensor === '' ? '' : `:${parts.sensor}`;
-  if (parts.seq !== null) return `s:${parts.boot ?? 0}:${parts.seq}${suffix}`;
+  if (parts.seq !== null && parts.boot !== null)
+    return `s:${parts.boot}:${parts.seq}${suffix}`;
   if (parts.trustedTimeMs !== null) return `t:${parts.trustedTimeMs}${suffix}`;
   const window = Math.floor(parts.receivedAtMs / parts.windowMs);
   return `h:${parts.payloadHash}:${window}:${parts.index}${suffix}`;

@@ -58,13 +58,45 @@ export interface HumidityCheck {
   flag?: string;
 }
 
+/** Relative humidity in %RH: 0 to 100 inclusive. */
 export function checkHumidity(value: number | null | undefined): HumidityCheck {
   if (value === undefined) return { humidityPct: null };
   if (value === null) return { humidityPct: null, flag: 'humidity_missing' };
-  if (!Number.isFinite(value)) return { humidityPct: null, flag: 'humidity_nan' };
+  if (Number.isNaN(value)) return { humidityPct: null, flag: 'humidity_nan' };
+  if (!Number.isFinite(value)) return { humidityPct: null, flag: 'humidity_infinite' };
   if (value < 0 || value > 100)
     return { humidityPct: null, flag: 'humidity_out_of_range' };
   return { humidityPct: value };
+}
+
+/** Plausible ranges of the device's own health values, inclusive. */
+export const DEVICE_RANGES = {
+  /** Battery charge, percent. */
+  battery_pct: { min: 0, max: 100 },
+  /** Battery voltage, volts (a cell to a 12 V lead-acid battery on charge). */
+  battery_v: { min: 0, max: 60 },
+  /** Received signal strength, dBm (0 dBm would be a milliwatt received). */
+  rssi: { min: -150, max: 0 },
+} as const;
+
+export interface DeviceValueCheck {
+  value: number | null;
+  flag?: string;
+}
+
+/**
+ * A battery or signal value: kept when finite and in its range, otherwise null with
+ * the flag `{name}_out_of_range`. These never make a reading invalid.
+ */
+export function checkDeviceValue(
+  name: keyof typeof DEVICE_RANGES,
+  value: number | undefined,
+): DeviceValueCheck {
+  if (value === undefined) return { value: null };
+  const range = DEVICE_RANGES[name];
+  if (Number.isFinite(value) && value >= range.min && value <= range.max)
+    return { value };
+  return { value: null, flag: `${name}_out_of_range` };
 }
 
 function round(v: number, digits: number): number {

@@ -1,6 +1,6 @@
 import { Quarantine } from '../reasons.js';
 import type { Codec, Decoded } from './codec.js';
-import { isObject, measurement, optionalString, parseJson } from './fields.js';
+import { describe, isObject, measurement, optionalString, parseJson } from './fields.js';
 
 /**
  * The existing Heru firmware: `heru/sensors/{deviceId}`, QoS 0, every 30 s,
@@ -29,7 +29,7 @@ export const heruFirmware: Codec = {
     if (named !== undefined && named !== topicDeviceId) {
       throw new Quarantine(
         'DEVICE_TOPIC_MISMATCH',
-        `payload device_id ${JSON.stringify(named)} but topic device ${JSON.stringify(topicDeviceId)}`,
+        `payload device_id ${describe(named)} but topic device ${JSON.stringify(topicDeviceId)}`,
       );
     }
     const temperature = measurement(body, 'temperature', '');

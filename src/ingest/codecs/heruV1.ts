@@ -2,6 +2,7 @@ import { Quarantine } from '../reasons.js';
 import type { ReadingDraft } from '../reading.js';
 import type { Codec, Decoded } from './codec.js';
 import {
+  describe,
   deviceTime,
   isObject,
   measurement,
@@ -58,7 +59,7 @@ function draftOf(item: unknown, at: string, topicDeviceId: string): ReadingDraft
   if (named !== undefined && named !== topicDeviceId) {
     throw new Quarantine(
       'DEVICE_TOPIC_MISMATCH',
-      `${at}device_id ${JSON.stringify(named)} but topic device ${JSON.stringify(topicDeviceId)}`,
+      `${at}device_id ${describe(named)} but topic device ${JSON.stringify(topicDeviceId)}`,
     );
   }
   const draft: ReadingDraft = {
@@ -73,7 +74,7 @@ function draftOf(item: unknown, at: string, topicDeviceId: string): ReadingDraft
     );
   }
   const optional: Partial<ReadingDraft> = {
-    sensor: optionalString(item, 'sensor', at),
+    sensor: sensorOf(item, at),
     deviceTimeMs: deviceTime(item, 'time', at),
     boot: optionalCounter(item, 'boot', at),
     seq: optionalCounter(item, 'seq', at),
@@ -86,11 +87,31 @@ function draftOf(item: unknown, at: string, topicDeviceId: string): ReadingDraft
   return draft;
 }
 
+/** "C" (the default) or "F", in either case, with or without a degree sign. */
 function unitOf(item: JsonObject, at: string): 'C' | 'F' {
   const unit = optionalString(item, 'unit', at) ?? 'C';
-  if (unit === 'C' || unit === 'F') return unit;
+  const bare = unit.trim().replace(/^°/, '').toUpperCase();
+  if (bare === 'C' || bare === 'F') return bare;
   throw new Quarantine(
     'INVALID_PAYLOAD',
-    `${at}unit must be "C" or "F", got ${JSON.stringify(unit)}`,
+    `${at}unit must be "C" or "F", got ${describe(unit)}`,
+  );
+}
+
+/** Longest probe name, in characters. */
+const MAX_SENSOR_LENGTH = 64;
+
+/**
+ * A probe name: up to 64 characters, no control characters (PostgreSQL refuses NUL)
+ * and no lone surrogates (they cannot be written as UTF-8).
+ */
+function sensorOf(item: JsonObject, at: string): string | undefined {
+  const sensor = optionalString(item, 'sensor', at);
+  if (sensor === undefined) return undefined;
+  if (sensor.length <= MAX_SENSOR_LENGTH && !/[\p{Cc}\p{Cs}]/u.test(sensor))
+    return sensor;
+  throw new Quarantine(
+    'INVALID_PAYLOAD',
+    `${at}sensor must be at most ${MAX_SENSOR_LENGTH} characters without control characters, got ${describe(sensor)}`,
   );
 }
