@@ -37,6 +37,13 @@ export async function transaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // The pool listens for errors only on idle clients: a connection lost while this one
+  // is checked out would be an uncaught 'error' and end the process. The query in
+  // flight fails with the same error, which is what the caller sees.
+  const onError = (): void => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query('begin');
     const result = await fn(client);
@@ -50,6 +57,7 @@ export async function transaction<T>(
     }
     throw err;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }
