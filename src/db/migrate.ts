@@ -95,6 +95,7 @@ export async function migrate(
     await client
       .query('select pg_advisory_unlock($1)', [MIGRATION_LOCK])
       .catch(() => undefined);
+    client.off('error', onError);
     client.release();
   }
   return applied;
