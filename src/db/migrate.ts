@@ -46,6 +46,10 @@ export async function migrate(
 ): Promise<number[]> {
   const migrations = await listMigrations(dir);
   const client = await pool.connect();
+  // A connection lost while checked out emits 'error' on the client; without a
+  // listener that would end the process instead of failing this call.
+  const onError = (): void => undefined;
+  client.on('error', onError);
   const applied: number[] = [];
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
