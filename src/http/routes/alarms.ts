@@ -1,0 +1,142 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  listAlarms,
+  type AlarmFilter,
+  type AlarmStateFilter,
+} from '../../alarms/alarmQuery.js';
+import { acknowledgeAlarm, getAlarm, listActions } from '../../alarms/alarmStore.js';
+import type { AlarmKind } from '../../alarms/events.js';
+import { actor, bodyObject, comment, InputError } from '../../alarms/input.js';
+import { alarmEvent, type AlarmNotifier } from '../../alarms/notifier.js';
+import type { Pool } from '../../db/pool.js';
+import { ApiError } from '../errors.js';
+
+type Query = Record<string, string | undefined>;
+
+const STATES: readonly AlarmStateFilter[] = [
+  'open',
+  'acknowledged',
+  'cleared',
+  'active',
+  'unacknowledged',
+];
+const KINDS: readonly AlarmKind[] = [
+  'excursion_high',
+  'excursion_low',
+  'excursion_immediate',
+  'cumulative_excursion',
+  'sensor_fault',
+  'device_offline',
+  'low_battery',
+  'historical_excursion',
+  'operator',
+];
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+
+/**
+ * `GET /api/v1/alarms` (filters: `device`, `state`, `kind`, `historical`, `from`,
+ * `to`, `limit`, `before`), `GET /api/v1/alarms/{id}` with its audit trail, and
+ * `POST /api/v1/alarms/{id}/ack` with `{"by": …, "comment": …}`.
+ */
+export function alarmRoutes(
+  app: FastifyInstance,
+  pool: Pool,
+  notifier: AlarmNotifier,
+): void {
+  app.get<{ Querystring: Query }>('/api/v1/alarms', async (req) => {
+    const filter = parseAlarmFilter(req.query);
+    const alarms = await listAlarms(pool, filter);
+    const next = alarms.length === filter.limit ? (alarms.at(-1)?.id ?? null) : null;
+    return { alarms, next };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/alarms/:id', async (req) => {
+    const id = alarmId(req.params.id);
+    const alarm = await getAlarm(pool, id);
+    if (!alarm) throw new ApiError('ALARM_NOT_FOUND', `No alarm ${id}.`);
+    return { ...alarm, actions: await listActions(pool, id) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/alarms/:id/ack', async (req) => {
+    const id = alarmId(req.params.id);
+    const { by, text } = parseAck(req.body);
+    const result = await acknowledgeAlarm(pool, id, by, text);
+    if (result.outcome === 'not_found')
+      throw new ApiError('ALARM_NOT_FOUND', `No alarm ${id}.`);
+    if (result.outcome === 'already') {
+      const a = result.alarm;
+      throw new ApiError(
+        'ALARM_ALREADY_ACKNOWLEDGED',
+        `Alarm ${id} was acknowledged by ${a.acknowledged_by ?? '?'} at ` +
+          `${a.acknowledged_at?.toISOString() ?? '?'}; its trail keeps that acknowledgement.`,
+      );
+    }
+    const a = result.alarm;
+    notifier.emit({
+      ...alarmEvent('acknowledged', a, `${a.summary} — acknowledged by ${by}`),
+      actor: by,
+    });
+    req.log.info({ alarmId: id, by }, 'alarm acknowledged');
+    return a;
+  });
+}
+
+function alarmId(raw: string): string {
+  if (!/^\d{1,18}$/.test(raw))
+    throw new ApiError('BAD_REQUEST', 'An alarm id is a whole number.');
+  return raw;
+}
+
+function parseAck(body: unknown): { by: string; text: string | null } {
+  try {
+    const o = bodyObject(
+      body,
+      '{"by": "nurse.jane", "comment": "door closed, checked stock"}',
+    );
+    return { by: actor(o), text: comment(o) };
+  } catch (err) {
+    if (err instanceof InputError) throw new ApiError('BAD_REQUEST', err.message);
+    throw err;
+  }
+}
+
+/** The filters of `GET /api/v1/alarms`; a wrong one is a 400 that names it. */
+export function parseAlarmFilter(q: Query): AlarmFilter {
+  const f: AlarmFilter = { limit: limitOf(q.limit) };
+  if (q.device !== undefined) f.deviceId = q.device;
+  if (q.state !== undefined) f.state = oneOf(q.state, 'state', STATES);
+  if (q.kind !== undefined) f.kind = oneOf(q.kind, 'kind', KINDS);
+  if (q.historical !== undefined)
+    f.historical = oneOf(q.historical, 'historical', ['true', 'false']) === 'true';
+  if (q.from !== undefined) f.from = time(q.from, 'from');
+  if (q.to !== undefined) f.to = time(q.to, 'to');
+  if (f.from && f.to && f.from >= f.to)
+    throw new ApiError('BAD_REQUEST', '`from` must be before `to`.');
+  if (q.before !== undefined) f.before = alarmId(q.before);
+  return f;
+}
+
+function oneOf<T extends string>(v: string, name: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new ApiError('BAD_REQUEST', `\`${name}\` must be one of ${allowed.join(', ')}.`);
+}
+
+function time(v: string, name: string): Date {
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms))
+    throw new ApiError('BAD_REQUEST', `\`${name}\` must be an ISO 8601 time.`);
+  return new Date(ms);
+}
+
+function limitOf(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_LIMIT;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
+    throw new ApiError(
+      'BAD_REQUEST',
+      `\`limit\` must be a whole number from 1 to ${MAX_LIMIT}.`,
+    );
+  }
+  return n;
+}
