@@ -54,7 +54,12 @@ describe('ingest from MQTT into PostgreSQL', () => {
     const res = await fetch(`${app.baseUrl}/health`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { checks: Record<string, { status: string }> };
-    expect(Object.keys(body.checks).sort()).toEqual(['ingest', 'mqtt', 'postgres']);
+    expect(Object.keys(body.checks).sort()).toEqual([
+      'ingest',
+      'mqtt',
+      'notify',
+      'postgres',
+    ]);
     expect(body.checks.mqtt?.status).toBe('ok');
   });
 

@@ -1,0 +1,163 @@
+/**
+ * Turns alarm events into deliveries, in one transaction per batch of events:
+ * keeps the hub's view of each alarm (level, acknowledged, cleared, when to
+ * escalate), finds the recipients each change concerns, and places one notice per
+ * channel through the rate limit.
+ */
+import type { AlarmEvent } from '../alarms/events.js';
+import { transaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { NotifyConfig } from './config.js';
+import { alarmMessage, testMessage, type NotifyEventType } from './message.js';
+import { place, type Limits, type Placed } from './rateLimit.js';
+import type { NotifyOn } from './recipientInput.js';
+import { lockChannels, matchTargets, type Target } from './targets.js';
+
+/** One change told to a set of channels. */
+interface Plan {
+  event: AlarmEvent;
+  eventType: NotifyEventType;
+  targets: Target[];
+}
+
+/** Counts of what became of the notices of a batch. */
+export type IntakeCounts = Record<Placed, number>;
+
+/** Records a batch of alarm events and queues their deliveries. */
+export async function recordEvents(
+  pool: Pool,
+  events: AlarmEvent[],
+  config: NotifyConfig,
+): Promise<IntakeCounts> {
+  return transaction(pool, async (c) => {
+    const plans: Plan[] = [];
+    for (const event of events) plans.push(await planEvent(c, event, config));
+    await lockChannels(
+      c,
+      plans.flatMap((p) => p.targets.map((t) => t.channelId)),
+    );
+    const counts: IntakeCounts = { queued: 0, coalesced: 0, duplicate: 0 };
+    for (const plan of plans) {
+      for (const t of plan.targets) {
+        // Acknowledged and cleared notices go to each recipient at its own level.
+        const level =
+          plan.eventType === 'escalated' ? plan.event.level : t.recipientLevel;
+        const message = alarmMessage(plan.event, plan.eventType, level, config.publicUrl);
+        const placed = await place(
+          c,
+          { ...t, alarmId: plan.event.alarmId, event: plan.eventType, level, message },
+          limitsOf(config),
+        );
+        counts[placed] += 1;
+      }
+    }
+    return counts;
+  });
+}
+
+/** Updates the hub's view of the alarm and finds who hears of this change. */
+async function planEvent(
+  c: PoolClient,
+  event: AlarmEvent,
+  config: NotifyConfig,
+): Promise<Plan> {
+  const level = await saveAlarmState(c, event, config);
+  let levels = { min: 0, max: 0 };
+  let notifyOn: NotifyOn = 'raised';
+  let eventType: NotifyEventType = 'raised';
+  if (event.type === 'escalated') {
+    levels = { min: event.level, max: event.level };
+    eventType = 'escalated';
+  } else if (event.type === 'acknowledged' || event.type === 'cleared') {
+    levels = { min: 0, max: level };
+    notifyOn = event.type;
+    eventType = event.type;
+  }
+  return { event, eventType, targets: await matchTargets(c, event, levels, notifyOn) };
+}
+
+/**
+ * Inserts or updates `notify_alarm` for the event; returns the alarm's escalation
+ * level afterwards. A raise starts the escalation clock (not for a historical
+ * excursion: the goods are no longer at risk); an acknowledgement stops it.
+ */
+async function saveAlarmState(
+  c: PoolClient,
+  e: AlarmEvent,
+  config: NotifyConfig,
+): Promise<number> {
+  const { rows } = await c.query<{ level: number }>(
+    `insert into notify_alarm (alarm_id, kind, severity, device_id, site, profile, summary,
+       since, level, raised_at, escalate_at, acknowledged_at, cleared_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+       case when $11 = 'raised' and not $13 then now() + make_interval(secs => $12) end,
+       case when $11 = 'acknowledged' then $10::timestamptz end,
+       case when $11 = 'cleared' then $10::timestamptz end)
+     on conflict (alarm_id) do update set
+       severity = excluded.severity,
+       summary = excluded.summary,
+       level = greatest(notify_alarm.level, excluded.level),
+       acknowledged_at = coalesce(notify_alarm.acknowledged_at, excluded.acknowledged_at),
+       cleared_at = coalesce(notify_alarm.cleared_at, excluded.cleared_at),
+       escalate_at = case when $11 = 'acknowledged' then null else notify_alarm.escalate_at end,
+       updated_at = now()
+     returning level`,
+    [
+      e.alarmId,
+      e.kind,
+      e.severity,
+      e.deviceId,
+      e.site,
+      e.profile,
+      e.summary,
+      e.since,
+      e.type === 'escalated' ? e.level : 0,
+      e.at,
+      e.type,
+      config.escalateAfterSeconds,
+      e.historical === true,
+    ],
+  );
+  return rows[0]!.level;
+}
+
+/** Queues a test notice to every live channel of one recipient; returns the deliveries' ids. */
+export async function queueTest(
+  pool: Pool,
+  recipient: {
+    id: string;
+    name: string;
+    channels: Array<{ id: string; kind: Target['kind']; enabled: boolean }>;
+  },
+  config: NotifyConfig,
+): Promise<Placed[]> {
+  return transaction(pool, async (c) => {
+    const live = recipient.channels.filter((ch) => ch.enabled);
+    await lockChannels(
+      c,
+      live.map((ch) => ch.id),
+    );
+    const placed: Placed[] = [];
+    for (const ch of live) {
+      placed.push(
+        await place(
+          c,
+          {
+            alarmId: null,
+            event: 'test',
+            level: 0,
+            message: testMessage(recipient.name, new Date()),
+            recipientId: recipient.id,
+            channelId: ch.id,
+            kind: ch.kind,
+          },
+          limitsOf(config),
+        ),
+      );
+    }
+    return placed;
+  });
+}
+
+export function limitsOf(config: NotifyConfig): Limits {
+  return { ...config.rateLimit, timeZone: config.timeZone };
+}

@@ -1,0 +1,169 @@
+/**
+ * The delivery worker: claims due deliveries from the outbox, sends each through its
+ * channel (several at once, each bounded by the attempt timeout), records every
+ * attempt, and escalates alarms whose time has come.
+ *
+ * It runs a tick when woken (a new delivery was queued in this process, a send
+ * finished), when a retry it scheduled falls due, and every `pollMs` otherwise (to
+ * see work queued by other processes). A tick never overlaps another: a wake during
+ * a tick makes the next one start straight after.
+ */
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../log.js';
+import { verdictOf } from './backoff.js';
+import type { Channel, ChannelKind, SendResult } from './channels/channel.js';
+import { HOW_TO_CONFIGURE } from './channels/index.js';
+import type { NotifyConfig } from './config.js';
+import { claimDue, recordAttempt, type ClaimedDelivery } from './deliveries.js';
+import { escalateDue } from './escalation.js';
+import type { NotifyMetrics } from './metrics.js';
+
+export interface WorkerDeps {
+  pool: Pool;
+  channels: Map<ChannelKind, Channel>;
+  config: NotifyConfig;
+  metrics: NotifyMetrics;
+  log: Logger;
+}
+
+/** Extra lease beyond the attempt timeout, in milliseconds, for recording the outcome. */
+const LEASE_MARGIN_MS = 30_000;
+
+export class DeliveryWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private again = false;
+  private closed = false;
+  private nextDueAt = Infinity;
+  private lastEscalation = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Look for work now (or right after the tick in progress). */
+  wake(): void {
+    if (this.closed) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  /** Stops claiming and waits for the sends in progress (each bounded by the attempt timeout). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    if (this.closed) return;
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    this.running = true;
+    this.again = false;
+    const { pool, config, log } = this.deps;
+    try {
+      const free = config.concurrency - this.inFlight.size;
+      if (free > 0) {
+        const claimed = await claimDue(pool, free, config.timeoutMs + LEASE_MARGIN_MS);
+        for (const d of claimed) this.track(this.deliver(d));
+        if (claimed.length === free) this.again = true;
+      }
+      // Escalation runs on the poll's rhythm, not on every wake: a wake is a delivery
+      // waiting to go out, and should not queue behind it.
+      if (Date.now() - this.lastEscalation >= config.pollMs) {
+        this.lastEscalation = Date.now();
+        if ((await escalateDue(pool, config)) > 0) this.again = true;
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'notification worker tick failed');
+    } finally {
+      this.running = false;
+      this.schedule(this.again ? 0 : this.untilNext());
+    }
+  }
+
+  private untilNext(): number {
+    const due = this.nextDueAt - Date.now();
+    this.nextDueAt = Infinity;
+    return Math.max(0, Math.min(this.deps.config.pollMs, due));
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => {
+      this.inFlight.delete(p);
+      this.wake();
+    });
+  }
+
+  private async deliver(d: ClaimedDelivery): Promise<void> {
+    const { pool, config, metrics, log } = this.deps;
+    const startedAt = new Date();
+    const t0 = performance.now();
+    const result = await this.send(d);
+    const durationMs = performance.now() - t0;
+    const verdict = verdictOf(d, result, config.retry, new Date());
+    metrics.attempts.inc({ kind: d.kind, outcome: result.outcome });
+    metrics.attemptSeconds.observe({ kind: d.kind }, durationMs / 1000);
+    const fields = {
+      delivery: d.id,
+      kind: d.kind,
+      attempt: d.attempt,
+      code: result.responseCode,
+    };
+    if (verdict.status === 'sent') log.info(fields, 'notification sent');
+    else
+      log.warn(
+        { ...fields, status: verdict.status, err: result.error },
+        'notification attempt failed',
+      );
+    if (verdict.nextAttemptAt) {
+      this.nextDueAt = Math.min(this.nextDueAt, verdict.nextAttemptAt.getTime());
+    }
+    try {
+      await recordAttempt(pool, d, { startedAt, durationMs }, result, verdict);
+    } catch (err) {
+      // The lease runs out and the delivery is tried again: sent twice rather than never.
+      log.error(
+        { delivery: d.id, err: (err as Error).message },
+        'could not record an attempt',
+      );
+    }
+  }
+
+  private async send(d: ClaimedDelivery): Promise<SendResult> {
+    if (!d.live)
+      return {
+        outcome: 'failed',
+        error: 'the channel or its recipient was removed or disabled',
+      };
+    const channel = this.deps.channels.get(d.kind);
+    if (!channel) {
+      return {
+        outcome: 'failed',
+        error: `${d.kind} is not configured on this server: ${HOW_TO_CONFIGURE[d.kind]}`,
+      };
+    }
+    const signal = AbortSignal.timeout(this.deps.config.timeoutMs);
+    try {
+      return await channel.send(d.target, {
+        deliveryId: d.id,
+        attempt: d.attempt,
+        message: d.message,
+        signal,
+      });
+    } catch (err) {
+      return {
+        outcome: 'retry',
+        error: `${d.kind} channel failed: ${(err as Error).message}`,
+      };
+    }
+  }
+}
