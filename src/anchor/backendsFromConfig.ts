@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import type { IpfsBackend, LedgerBackend } from './backends.js';
 import { GuardianClient } from './guardian.js';
 import { readGuardianConfig } from './guardianConfig.js';
-import { HederaLedger } from './hedera.js';
+import type { HederaLedger } from './hedera.js';
 import { readHederaConfig } from './hederaConfig.js';
 import { IpfsNode, readIpfsNodeConfig } from './ipfsNode.js';
 import { MirrorNode } from './mirror.js';
@@ -61,7 +61,10 @@ export async function ledgerFromConfig(
   log: Logger,
 ): Promise<HederaLedger | undefined> {
   const config = readHederaConfig(env);
-  return config ? HederaLedger.start(config, log) : undefined;
+  if (!config) return undefined;
+  // The ledger SDK is large; only a process that anchors on Hedera loads it.
+  const { HederaLedger } = await import('./hedera.js');
+  return HederaLedger.start(config, log);
 }
 
 /** The Guardian client when GUARDIAN_API_URL is set. */

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { startApp, type App, type Roles } from '../../src/app.js';
@@ -23,6 +25,7 @@ export async function startTestApp(opts: {
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',
     MQTT_CLIENT_ID: clientId,
+    HERU_DATA_DIR: join(tmpdir(), `heru-test-data-${clientId}`),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(opts.mqttUrl ? { MQTT_URL: opts.mqttUrl } : {}),
     ...opts.env,

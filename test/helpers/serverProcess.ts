@@ -8,6 +8,8 @@
  * port is chosen once and kept across restarts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
@@ -165,6 +167,8 @@ export class ServerProcess {
       MQTT_CLIENT_ID: o.clientId,
       HTTP_PORT: String(this.port),
       HTTP_HOST: '127.0.0.1',
+      // Local IPFS store and ledger per server, kept across its restarts.
+      HERU_DATA_DIR: join(tmpdir(), `heru-test-data-${o.clientId}`),
       LOG_LEVEL: o.logLevel ?? 'info',
       ...o.env,
     };
