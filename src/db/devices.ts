@@ -3,14 +3,22 @@ import type { Pool } from './pool.js';
 /** A device as the API shows it. */
 export interface DeviceRow {
   device_id: string;
-  first_seen_at: Date;
-  last_seen_at: Date;
+  /** Null for a device registered that has not reported yet. */
+  first_seen_at: Date | null;
+  last_seen_at: Date | null;
   last_reading_at: Date | null;
   message_count: number;
   reading_count: number;
   duplicate_count: number;
   quarantined_count: number;
   quarantined_by_reason: Record<string, number>;
+  /** Registry fields (src/devices/registryStore.ts); null when nobody registered it. */
+  status: 'active' | 'disabled';
+  site: string | null;
+  credentials: 'certificate' | 'password' | 'none' | null;
+  cert_fingerprint: string | null;
+  registered_at: Date | null;
+  registered_by: string | null;
 }
 
 const SELECT = `
@@ -20,7 +28,9 @@ const SELECT = `
          d.quarantined_count::float8 as quarantined_count,
          coalesce((select jsonb_object_agg(q.reason, q.count)
                    from device_quarantine_count q where q.device_id = d.device_id),
-                  '{}'::jsonb) as quarantined_by_reason
+                  '{}'::jsonb) as quarantined_by_reason,
+         d.status, d.site, d.credentials, d.cert_fingerprint, d.registered_at,
+         d.registered_by
   from device d`;
 
 export async function listDevices(pool: Pool): Promise<DeviceRow[]> {
