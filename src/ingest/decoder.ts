@@ -1,5 +1,7 @@
 import type { IngestConfig } from '../config/config.js';
 import type { Codec } from './codecs/index.js';
+import type { DecodeContext, DeviceStatus } from './codecs/codec.js';
+import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from './codecs/deviceSettings.js';
 import { chooseTime } from './deviceClock.js';
 import { isValidDeviceId } from './deviceId.js';
 import { naturalKey, payloadHash } from './naturalKey.js';
@@ -8,9 +10,13 @@ import {
   checkDeviceValue,
   checkHumidity,
   checkTemperature,
+  isReadError,
+  type HumidityCheck,
   type PreviousReading,
+  type TemperatureCheck,
 } from './quality.js';
 import { Quarantine } from './reasons.js';
+import type { DeviceGate } from '../devices/deviceGate.js';
 import type { Quality, Reading, ReadingDraft } from './reading.js';
 
 /** One MQTT message as it came off the wire. */
@@ -28,6 +34,8 @@ export interface DecodedMessage {
   deviceId: string | null;
   readings: Reading[];
   quarantine: Quarantine | null;
+  /** A status message's news of its device (online, signal); it has no readings. */
+  status?: DeviceStatus;
 }
 
 interface CheckedValues {
@@ -41,56 +49,97 @@ interface CheckedValues {
 
 /** Devices whose last reading is remembered for the power-on check. */
 const MEMORY_LIMIT = 100_000;
+/** Most probe names remembered per device (for a probe missing from a message). */
+const SENSORS_PER_DEVICE = 64;
+
+/** Where the decoder finds what an operator set for a device. */
+export interface DeviceDirectory {
+  settingsOf(deviceId: string): DeviceSettings;
+}
+
+const NO_SETTINGS: DeviceDirectory = { settingsOf: () => DEFAULT_DEVICE_SETTINGS };
 
 /**
  * Turns raw messages into checked readings or quarantine verdicts. Holds, per device,
- * the last reading seen, so that a DS18B20's 85 °C power-on value can be told apart.
+ * the last reading seen, so that a DS18B20's 85 °C power-on value can be told apart,
+ * and the probe names seen, so that a codec can tell a probe missing from a message.
  */
 export class Decoder {
   private readonly memory = new Map<string, PreviousReading>();
+  private readonly sensors = new Map<string, string[]>();
 
   constructor(
     private readonly codecs: readonly Codec[],
     private readonly config: IngestConfig,
+    private readonly devices: DeviceDirectory = NO_SETTINGS,
+    /** The device registry's check (disabled, unknown); none admits every device. */
+    private readonly gate?: DeviceGate,
   ) {}
 
   /** Never throws: whatever goes wrong becomes a quarantine verdict. */
   decode(message: IncomingMessage): DecodedMessage {
     const found = this.codecFor(message.topic);
-    const deviceId =
-      found !== undefined && isValidDeviceId(found.deviceId) ? found.deviceId : null;
+    let deviceId =
+      typeof found?.deviceId === 'string' && isValidDeviceId(found.deviceId)
+        ? found.deviceId
+        : null;
     try {
       if (!found)
         throw new Quarantine('UNKNOWN_TOPIC', `no codec handles topic ${message.topic}`);
-      if (deviceId === null) {
+      if (found.deviceId !== null && deviceId === null) {
         throw new Quarantine(
           'INVALID_DEVICE_ID',
           `device id ${describe(found.deviceId)} in the topic`,
         );
       }
+      if (deviceId !== null) this.gate?.admit(deviceId);
       if (message.payload.length > this.config.maxPayloadBytes) {
         throw new Quarantine(
           'PAYLOAD_TOO_LARGE',
           `${message.payload.length} bytes; the limit is ${this.config.maxPayloadBytes} (MAX_PAYLOAD_BYTES)`,
         );
       }
-      const decoded = found.codec.decode(message.payload, deviceId);
+      const decoded = found.codec.decode(
+        message.payload,
+        found.deviceId,
+        this.context(message),
+      );
+      if (!isValidDeviceId(decoded.deviceId)) {
+        throw new Quarantine(
+          'INVALID_DEVICE_ID',
+          `device id ${describe(decoded.deviceId)} in the payload`,
+        );
+      }
+      if (found.deviceId === null) this.gate?.admit(decoded.deviceId);
+      deviceId = decoded.deviceId;
+      if (decoded.status?.online === true) this.forgetReadings(deviceId);
       const hash = payloadHash(message.payload);
       const readings = decoded.drafts.map((d, i) =>
-        this.check(decoded.deviceId, d, i, hash, message),
+        this.check(deviceId!, d, i, hash, message),
       );
-      return { message, deviceId, readings, quarantine: null };
+      const out: DecodedMessage = { message, deviceId, readings, quarantine: null };
+      if (decoded.status) out.status = decoded.status;
+      return out;
     } catch (err) {
       return { message, deviceId, readings: [], quarantine: asQuarantine(err) };
     }
   }
 
-  private codecFor(topic: string): { codec: Codec; deviceId: string } | undefined {
+  private codecFor(topic: string): { codec: Codec; deviceId: string | null } | undefined {
     for (const codec of this.codecs) {
       const deviceId = codec.deviceIdOf(topic);
       if (deviceId !== undefined) return { codec, deviceId };
     }
     return undefined;
+  }
+
+  private context(message: IncomingMessage): DecodeContext {
+    return {
+      topic: message.topic,
+      retained: message.retain,
+      settingsOf: (id) => this.devices.settingsOf(id),
+      knownSensors: (id) => this.sensors.get(id) ?? [],
+    };
   }
 
   private check(
@@ -103,6 +152,7 @@ export class Decoder {
     const sensor = d.sensor ?? '';
     const boot = d.boot ?? null;
     const seq = d.seq ?? null;
+    this.rememberSensor(deviceId, sensor);
     const v = this.values(deviceId, sensor, d);
     const clock = chooseTime(
       d.deviceTimeMs,
@@ -137,8 +187,9 @@ export class Decoder {
 
   /**
    * Checks the measured and device values of one draft. The reading is `invalid` when
-   * its temperature was rejected, or when it carried no usable measurement at all;
-   * a bad humidity beside a good temperature only adds a flag.
+   * its temperature was rejected, when the codec saw the probe fail, or when it
+   * carried no usable measurement at all; a bad humidity beside a good temperature
+   * only adds a flag.
    */
   private values(deviceId: string, sensor: string, d: ReadingDraft): CheckedValues {
     const memoryKey = sensor === '' ? deviceId : `${deviceId}\u0000${sensor}`;
@@ -146,18 +197,26 @@ export class Decoder {
     const boot = d.boot ?? null;
     const firstOfBoot =
       d.seq === 0 || (boot !== null && previous !== undefined && previous.boot !== boot);
-    const t = checkTemperature(d.temperature, d.unit ?? 'C', firstOfBoot, previous);
-    const h = checkHumidity(d.humidity);
+    const unit = d.unit ?? 'C';
+    const readError = isReadError(d.temperature, unit, d.humidity);
+    const t: TemperatureCheck = readError
+      ? { temperatureC: null, flag: 'sensor_read_error' }
+      : checkTemperature(d.temperature, unit, firstOfBoot, previous, d.model);
+    const h: HumidityCheck = readError
+      ? { humidityPct: null }
+      : checkHumidity(d.humidity);
     this.remember(memoryKey, { boot, temperatureC: t.temperatureC });
 
     const pct = checkDeviceValue('battery_pct', d.batteryPct);
     const volts = checkDeviceValue('battery_v', d.batteryV);
     const rssi = checkDeviceValue('rssi', d.rssi);
-    const flags = [t.flag, h.flag, pct.flag, volts.flag, rssi.flag].filter(
+    const flags = [d.fault, t.flag, h.flag, pct.flag, volts.flag, rssi.flag].filter(
       (f): f is string => f !== undefined,
     );
     const unusable =
-      t.flag !== undefined || (t.temperatureC === null && h.humidityPct === null);
+      d.fault !== undefined ||
+      t.flag !== undefined ||
+      (t.temperatureC === null && h.humidityPct === null);
     return {
       values: {
         temperatureC: t.temperatureC,
@@ -178,6 +237,30 @@ export class Decoder {
       if (oldest !== undefined) this.memory.delete(oldest);
     }
     this.memory.set(key, value);
+  }
+
+  private rememberSensor(deviceId: string, sensor: string): void {
+    const known = this.sensors.get(deviceId);
+    if (known?.includes(sensor)) return;
+    if (known === undefined) {
+      if (this.sensors.size >= MEMORY_LIMIT) {
+        const oldest = this.sensors.keys().next().value;
+        if (oldest !== undefined) this.sensors.delete(oldest);
+      }
+      this.sensors.set(deviceId, [sensor]);
+    } else if (known.length < SENSORS_PER_DEVICE) {
+      known.push(sensor);
+    }
+  }
+
+  /**
+   * A device that comes online has restarted or reconnected: what it reads first may
+   * be a probe's power-on value, as for the first reading ever seen of it.
+   */
+  private forgetReadings(deviceId: string): void {
+    this.memory.delete(deviceId);
+    for (const sensor of this.sensors.get(deviceId) ?? [])
+      this.memory.delete(`${deviceId}\u0000${sensor}`);
   }
 }
 

@@ -22,6 +22,10 @@ export interface ReadingDraft {
   batteryPct?: number;
   batteryV?: number;
   rssi?: number;
+  /** The probe's model when the payload names it (`DS18B20`, `AM2301`, `SHT3X`): sets its range. */
+  model?: string;
+  /** A failure the codec saw itself (`sensor_missing`): the reading is invalid with this flag. */
+  fault?: string;
 }
 
 /** A checked reading, ready to store. */

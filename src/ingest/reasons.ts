@@ -12,7 +12,11 @@ export const QUARANTINE_REASONS = {
     'The device id is empty, too long or has characters outside [A-Za-z0-9._:-].',
   PAYLOAD_TOO_LARGE: 'The payload is larger than MAX_PAYLOAD_BYTES.',
   UNKNOWN_TOPIC: 'No codec handles this topic.',
+  MAPPING_MISMATCH:
+    'The payload does not fit the mapping of its topic (a value missing or of the wrong type).',
   STORAGE_REJECTED: 'PostgreSQL refused the decoded message (a value it cannot hold).',
+  DEVICE_DISABLED: 'The device is disabled in the device registry.',
+  DEVICE_UNKNOWN: 'The device is not registered, and REQUIRE_DEVICE_REGISTRATION is on.',
   DECODE_FAILED:
     'The decoder failed on this payload: a server bug, the raw bytes are kept.',
 } as const;

@@ -48,6 +48,18 @@ const NON_FINITE = new Map<string, number>([
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
+ * A number written as plain text (ESPHome's state topics, a plain-value mapping): a
+ * decimal number, or what firmwares print for NaN and infinities, in any case and
+ * with surrounding white space. Undefined for anything else.
+ */
+export function plainNumber(text: string): number | undefined {
+  const t = text.trim();
+  const special = NON_FINITE.get(t.toLowerCase());
+  if (special !== undefined) return special;
+  return DECIMAL.test(t) ? Number(t) : undefined;
+}
+
+/**
  * A measured value: a number, null (the device says the read failed), a decimal number
  * in a string, or the strings firmwares print for NaN and infinities (any case).
  * Anything else is a shape error. Undefined when the key is absent.

@@ -1,5 +1,5 @@
 import { Quarantine } from '../reasons.js';
-import type { Codec, Decoded } from './codec.js';
+import { topicDevice, type Codec, type Decoded } from './codec.js';
 import { describe, isObject, measurement, optionalString, parseJson } from './fields.js';
 
 /**
@@ -17,7 +17,8 @@ export const heruFirmware: Codec = {
       : undefined;
   },
 
-  decode(payload, topicDeviceId): Decoded {
+  decode(payload, topicId): Decoded {
+    const topicDeviceId = topicDevice(topicId);
     const body = parseJson(payload);
     if (!isObject(body)) {
       throw new Quarantine(

@@ -1,6 +1,6 @@
 import { Quarantine } from '../reasons.js';
 import type { ReadingDraft } from '../reading.js';
-import type { Codec, Decoded } from './codec.js';
+import { topicDevice, type Codec, type Decoded } from './codec.js';
 import {
   describe,
   deviceTime,
@@ -34,7 +34,8 @@ export const heruV1: Codec = {
     return ours && p[4] === 'readings' ? p[3] : undefined;
   },
 
-  decode(payload, topicDeviceId): Decoded {
+  decode(payload, topicId): Decoded {
+    const topicDeviceId = topicDevice(topicId);
     const body = parseJson(payload);
     const items = Array.isArray(body) ? body : [body];
     if (items.length === 0)
@@ -52,7 +53,11 @@ export const heruV1: Codec = {
   },
 };
 
-function draftOf(item: unknown, at: string, topicDeviceId: string): ReadingDraft {
+/**
+ * One reading of this server's format; `at` names the element in details (`[3].`).
+ * Throws a Quarantine naming the field when the element has the wrong shape.
+ */
+export function draftOf(item: unknown, at: string, topicDeviceId: string): ReadingDraft {
   if (!isObject(item))
     throw new Quarantine('INVALID_PAYLOAD', `${at || 'payload '}must be a JSON object`);
   const named = optionalString(item, 'device_id', at);
