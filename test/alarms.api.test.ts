@@ -10,6 +10,9 @@ import { Health } from '../src/health.js';
 import { buildServer } from '../src/http/server.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
+import { createToken } from '../src/auth/tokenStore.js';
+import type { Role } from '../src/auth/roles.js';
+import { authedInject } from './helpers/apiToken.js';
 import { Feed, series } from './helpers/feed.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
@@ -19,6 +22,15 @@ let pool: Pool;
 let http: FastifyInstance;
 const events: AlarmEvent[] = [];
 let heatId: string;
+type Inject = ReturnType<typeof authedInject>;
+/** Requests with an admin token, and with tokens named after the people acting. */
+let inject: Inject;
+const as: Record<string, { inject: Inject; actor: string }> = {};
+
+async function person(name: string, role: Role): Promise<void> {
+  const { token, row } = await createToken(pool, { name, role, by: 'test' });
+  as[name] = { inject: authedInject(http, token), actor: `${name} (token ${row.id})` };
+}
 
 interface Alarm {
   id: string;
@@ -56,7 +68,14 @@ beforeAll(async () => {
     api: true,
     alarms: notifier,
   });
-  const { alarms } = (await http.inject('/api/v1/alarms?device=api-1')).json<{
+  inject = authedInject(
+    http,
+    (await createToken(pool, { name: 'admin', role: 'admin', by: 'test' })).token,
+  );
+  await person('nurse.jane', 'operator');
+  await person('qm.anna', 'admin');
+  await person('qm.ben', 'admin');
+  const { alarms } = (await inject('/api/v1/alarms?device=api-1')).json<{
     alarms: Alarm[];
   }>();
   heatId = alarms.find((a) => a.rule_id === 'heat')!.id;
@@ -69,7 +88,7 @@ afterAll(async () => {
 });
 
 async function list(query: string): Promise<Alarm[]> {
-  const res = await http.inject(`/api/v1/alarms?${query}`);
+  const res = await inject(`/api/v1/alarms?${query}`);
   expect(res.statusCode).toBe(200);
   return res.json<{ alarms: Alarm[] }>().alarms;
 }
@@ -93,7 +112,7 @@ describe('GET /api/v1/alarms', () => {
       ['limit=0', '`limit`'],
       ['from=2024-06-02T00:00:00Z&to=2024-06-01T00:00:00Z', '`from` must be before'],
     ]) {
-      const res = await http.inject(`/api/v1/alarms?${query}`);
+      const res = await inject(`/api/v1/alarms?${query}`);
       expect(res.statusCode, query).toBe(400);
       expect(
         res.json<{ error: { code: string; message: string } }>().error.message,
@@ -104,34 +123,35 @@ describe('GET /api/v1/alarms', () => {
 
 describe('POST /api/v1/alarms/{id}/ack', () => {
   it('acknowledges with who and comment, keeps the excursion active, and tells the listeners', async () => {
-    const res = await http.inject({
+    const nurse = as['nurse.jane']!;
+    const res = await nurse.inject({
       method: 'POST',
       url: `/api/v1/alarms/${heatId}/ack`,
-      payload: { by: 'nurse.jane', comment: 'moved the vials to the spare fridge' },
+      payload: { comment: 'moved the vials to the spare fridge' },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json<Alarm>()).toMatchObject({
       state: 'acknowledged',
-      acknowledged_by: 'nurse.jane',
+      acknowledged_by: nurse.actor,
     });
     await new Promise((r) => setImmediate(r));
     expect(events.at(-1)).toMatchObject({
       type: 'acknowledged',
       alarmId: heatId,
-      actor: 'nurse.jane',
+      actor: nurse.actor,
     });
-    const detail = (await http.inject(`/api/v1/alarms/${heatId}`)).json<{
+    const detail = (await inject(`/api/v1/alarms/${heatId}`)).json<{
       actions: Array<{ action: string; by: string; comment: string | null }>;
     }>();
     expect(detail.actions.map((a) => [a.action, a.by, a.comment])).toEqual([
       ['raised', 'system', null],
-      ['acknowledged', 'nurse.jane', 'moved the vials to the spare fridge'],
+      ['acknowledged', nurse.actor, 'moved the vials to the spare fridge'],
     ]);
   });
 
   it('answers 409 to a second acknowledgement, 404 to an unknown alarm, 400 to a bad body', async () => {
     const ack = (id: string, payload: unknown) =>
-      http.inject({
+      inject({
         method: 'POST',
         url: `/api/v1/alarms/${id}/ack`,
         payload: payload as object,
@@ -143,10 +163,10 @@ describe('POST /api/v1/alarms/{id}/ack', () => {
     ]).toEqual([409, 'ALARM_ALREADY_ACKNOWLEDGED']);
     expect((await ack('999999', { by: 'x' })).statusCode).toBe(404);
     expect((await ack('abc', { by: 'x' })).statusCode).toBe(400);
-    const noBy = await ack(heatId, { comment: 'who am I' });
-    expect(noBy.statusCode).toBe(400);
-    expect(noBy.json<{ error: { message: string } }>().error.message).toContain(
-      '`by` must say who acts',
+    const badBy = await ack(heatId, { by: 7, comment: 'who am I' });
+    expect(badBy.statusCode).toBe(400);
+    expect(badBy.json<{ error: { message: string } }>().error.message).toContain(
+      '`by` is optional',
     );
     const longComment = await ack(heatId, { by: 'x', comment: 'y'.repeat(2001) });
     expect(longComment.json<{ error: { message: string } }>().error.message).toContain(
@@ -157,7 +177,7 @@ describe('POST /api/v1/alarms/{id}/ack', () => {
 
 describe('profiles', () => {
   it('lists the built-in profiles with the vaccine fridge as 2–8 °C', async () => {
-    const res = await http.inject('/api/v1/profiles');
+    const res = await inject('/api/v1/profiles');
     const profiles = res.json<{
       profiles: Array<{ name: string; rules: { range: object } }>;
     }>().profiles;
@@ -180,7 +200,7 @@ describe('profiles', () => {
       excursions: [{ id: 'heat', direction: 'high', raise_at: 25, minutes: 30 }],
     };
     const put = (payload: object) =>
-      http.inject({ method: 'PUT', url: '/api/v1/profiles/pharmacy-shelf', payload });
+      inject({ method: 'PUT', url: '/api/v1/profiles/pharmacy-shelf', payload });
     expect((await put({ kind: 'custom', rules, by: 'qm' })).statusCode).toBe(201);
     expect(
       (await put({ kind: 'custom', rules, by: 'qm', description: 'Shelf' })).statusCode,
@@ -199,27 +219,28 @@ describe('profiles', () => {
 
   it("sets a device's profile, before the device ever reported, and records who changed what", async () => {
     const set = (profile: string, by: string) =>
-      http.inject({
+      as[by]!.inject({
         method: 'PUT',
         url: '/api/v1/devices/new-freezer/profile',
-        payload: { profile, by },
+        payload: { profile },
       });
     expect((await set('freezer', 'qm.anna')).statusCode).toBe(200);
-    const now = (await http.inject('/api/v1/devices/new-freezer/profile')).json<{
+    const now = (await inject('/api/v1/devices/new-freezer/profile')).json<{
       profile: { name: string };
       assigned_by: string;
     }>();
-    expect([now.profile.name, now.assigned_by]).toEqual(['freezer', 'qm.anna']);
+    expect([now.profile.name, now.assigned_by]).toEqual([
+      'freezer',
+      as['qm.anna']!.actor,
+    ]);
     expect((await set('no-such', 'qm.anna')).statusCode).toBe(404);
     await set('pharmacy-shelf', 'qm.ben');
-    const changes = (
-      await http.inject('/api/v1/devices/new-freezer/profile/changes')
-    ).json<{
+    const changes = (await inject('/api/v1/devices/new-freezer/profile/changes')).json<{
       changes: Array<{ by: string; old: { profile: string }; new: { profile: string } }>;
     }>().changes;
     expect(changes.map((c) => [c.by, c.old.profile, c.new.profile])).toEqual([
-      ['qm.anna', 'vaccine_fridge', 'freezer'],
-      ['qm.ben', 'freezer', 'pharmacy-shelf'],
+      [as['qm.anna']!.actor, 'vaccine_fridge', 'freezer'],
+      [as['qm.ben']!.actor, 'freezer', 'pharmacy-shelf'],
     ]);
   });
 });

@@ -39,7 +39,7 @@ async function alarms(): Promise<string[]> {
 }
 
 async function put(path: string, body: object): Promise<void> {
-  const res = await fetch(`${app!.baseUrl}${path}`, {
+  const res = await app!.api(path, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),

@@ -83,7 +83,7 @@ describe('anchoring a reading published over MQTT', () => {
     });
     const proof = await waitFor(
       async () => {
-        const res = await fetch(`${app.baseUrl}/api/v1/readings/${readingId}/proof`);
+        const res = await app.api(`/api/v1/readings/${readingId}/proof`);
         return res.status === 200 ? ((await res.json()) as ProofBody) : undefined;
       },
       15_000,
@@ -111,12 +111,12 @@ describe('anchoring a reading published over MQTT', () => {
 
   it('serves the batch with its root, count, CID and ledger message', async () => {
     const proof = (await (
-      await fetch(`${app.baseUrl}/api/v1/readings/${readingId}/proof`)
+      await app.api(`/api/v1/readings/${readingId}/proof`)
     ).json()) as {
       batch_id: string;
       root: string;
     };
-    const res = await fetch(`${app.baseUrl}/api/v1/batches/${proof.batch_id}`);
+    const res = await app.api(`/api/v1/batches/${proof.batch_id}`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       batch_id: proof.batch_id,
@@ -126,7 +126,7 @@ describe('anchoring a reading published over MQTT', () => {
       ledger: 'local',
       sequence_number: 1,
     });
-    expect((await fetch(`${app.baseUrl}/api/v1/batches/999999`)).status).toBe(404);
+    expect((await app.api(`/api/v1/batches/999999`)).status).toBe(404);
   });
 
   it('pins one manifest and writes one ledger message for the batch', async () => {
@@ -146,9 +146,7 @@ describe('anchoring a reading published over MQTT', () => {
   });
 
   it('has heru verify accept the proof file the API gave', async () => {
-    const body = await (
-      await fetch(`${app.baseUrl}/api/v1/readings/${readingId}/proof`)
-    ).text();
+    const body = await (await app.api(`/api/v1/readings/${readingId}/proof`)).text();
     const file = join(dataDir, 'proof.json');
     writeFileSync(file, body);
     const out = await runCli(['verify', file], cliEnv);
@@ -178,7 +176,7 @@ describe('anchoring a reading published over MQTT', () => {
     expect(out.stdout).toMatch(/holds +ledger/);
     expect(out.stdout).toMatch(/Not verified: 3 of 4 checks do not hold/);
 
-    const res = await fetch(`${app.baseUrl}/api/v1/readings/${readingId}/proof`);
+    const res = await app.api(`/api/v1/readings/${readingId}/proof`);
     expect(((await res.json()) as ProofBody).reading_unchanged).toBe(false);
   });
 

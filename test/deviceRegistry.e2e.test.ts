@@ -44,7 +44,7 @@ describe('the device registry', () => {
   });
 
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${app.baseUrl}${path}`, {
+    const res = await app.api(path, {
       method,
       ...(body === undefined
         ? {}
@@ -92,7 +92,7 @@ describe('the device registry', () => {
       status: 'active',
       credentials: 'certificate',
       cert_fingerprint: 'ab'.repeat(31) + 'cd',
-      registered_by: 'it.admin',
+      registered_by: app.actor,
     });
     const list = await api('GET', '/api/v1/devices');
     const devices = list.body.devices as Array<Record<string, unknown>>;
@@ -116,8 +116,9 @@ describe('the device registry', () => {
       by: 'x',
     });
     expect(reserved.status).toBe(400);
-    const noBy = await api('POST', '/api/v1/devices', { device_id: 'fridge-2' });
-    expect(JSON.stringify(noBy.body)).toContain('`by` must say who acts');
+    const badBy = await api('POST', '/api/v1/devices', { device_id: 'fridge-2', by: 42 });
+    expect(badBy.status).toBe(400);
+    expect(JSON.stringify(badBy.body)).toContain('`by` is optional');
     const badKind = await api('POST', '/api/v1/devices', {
       device_id: 'fridge-2',
       credentials: 'token',
@@ -177,9 +178,13 @@ describe('the device registry', () => {
 
     const changes = (await api('GET', '/api/v1/devices/fridge-1/changes')).body.changes;
     expect(changes).toMatchObject([
-      { action: 'registered', by: 'it.admin' },
-      { action: 'disabled', by: 'quality.manager', comment: 'sent for calibration' },
-      { action: 'enabled', by: 'quality.manager' },
+      { action: 'registered', by: app.actor, comment: 'on behalf of it.admin' },
+      {
+        action: 'disabled',
+        by: app.actor,
+        comment: 'sent for calibration (on behalf of quality.manager)',
+      },
+      { action: 'enabled', by: app.actor, comment: 'on behalf of quality.manager' },
     ]);
   });
 

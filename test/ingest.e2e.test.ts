@@ -55,6 +55,7 @@ describe('ingest from MQTT into PostgreSQL', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { checks: Record<string, { status: string }> };
     expect(Object.keys(body.checks).sort()).toEqual([
+      'credentials',
       'ingest',
       'mqtt',
       'notify',
@@ -64,14 +65,14 @@ describe('ingest from MQTT into PostgreSQL', () => {
   });
 
   it('lists the device and its readings through the API', async () => {
-    const devices = (await (await fetch(`${app.baseUrl}/api/v1/devices`)).json()) as {
+    const devices = (await (await app.api(`/api/v1/devices`)).json()) as {
       devices: Array<{ device_id: string; reading_count: number }>;
     };
     expect(
       devices.devices.find((d) => d.device_id === 'esp32_sensor_01')?.reading_count,
     ).toBe(1);
     const page = (await (
-      await fetch(`${app.baseUrl}/api/v1/devices/esp32_sensor_01/readings`)
+      await app.api(`/api/v1/devices/esp32_sensor_01/readings`)
     ).json()) as { readings: Array<{ temperature_c: number }> };
     expect(page.readings.map((r) => r.temperature_c)).toEqual([23.45]);
   });

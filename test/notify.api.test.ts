@@ -6,7 +6,7 @@ import {
   startWebhookReceiver,
   type MockWebhookReceiver,
 } from './mocks/webhookReceiver.js';
-import { post, waitUntil } from './notify.fixtures.js';
+import { post as postJson, waitUntil } from './notify.fixtures.js';
 
 describe('recipients API', () => {
   let db: TestDatabase;
@@ -27,8 +27,10 @@ describe('recipients API', () => {
     await db?.drop();
   });
 
+  const post = (url: string, body: unknown, method = 'POST') =>
+    postJson(url, body, method, app.token);
   const get = async (path: string) => {
-    const res = await fetch(`${api}${path}`);
+    const res = await app.api(`/api/v1${path}`);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
@@ -162,16 +164,19 @@ describe('recipients API', () => {
     ).toMatchObject({ code: 'CHANNEL_EXISTS' });
 
     const channelId = String(added.body.id);
-    const gone = await fetch(`${api}/recipients/${id}/channels/${channelId}`, {
+    const gone = await app.api(`/api/v1/recipients/${id}/channels/${channelId}`, {
       method: 'DELETE',
     });
     expect(gone.status).toBe(204);
     expect(
-      (await fetch(`${api}/recipients/${id}/channels/${channelId}`, { method: 'DELETE' }))
-        .status,
+      (
+        await app.api(`/api/v1/recipients/${id}/channels/${channelId}`, {
+          method: 'DELETE',
+        })
+      ).status,
     ).toBe(404);
 
-    expect((await fetch(`${api}/recipients/${id}`, { method: 'DELETE' })).status).toBe(
+    expect((await app.api(`/api/v1/recipients/${id}`, { method: 'DELETE' })).status).toBe(
       204,
     );
     const after = await get(`/recipients/${id}`);

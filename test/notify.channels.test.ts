@@ -62,7 +62,7 @@ describe('each notification channel delivers to a local server speaking its prot
     });
     const subscription = push.subscribe(vapid.publicKey);
     endpoint = subscription.endpoint;
-    nurse = await createRecipient(app.baseUrl, {
+    nurse = await createRecipient(app, {
       name: 'Night nurse',
       scope: 'site',
       scope_value: 'clinic-7',
@@ -205,7 +205,7 @@ describe('each notification channel delivers to a local server speaking its prot
 
   it('disables a push subscription the push service reports gone, without retrying it', async () => {
     const sub = push.subscribe(vapid.publicKey);
-    const ward = await createRecipient(app.baseUrl, {
+    const ward = await createRecipient(app, {
       name: 'Ward tablet',
       scope: 'device',
       scope_value: 'fridge-41',

@@ -29,7 +29,7 @@ describe('deliveries are queued jobs with retries, a rate limit and a time limit
 
   /** A recipient for one device with a webhook to the receiver. */
   async function webhookRecipient(device: string, url = hooks.url): Promise<string> {
-    const r = await createRecipient(app.baseUrl, {
+    const r = await createRecipient(app, {
       name: `Desk for ${device}`,
       scope: 'device',
       scope_value: device,

@@ -39,7 +39,7 @@ describe('an alarm nobody acknowledges is escalated to the next level', () => {
     });
     const person = async (name: string, level: number, notifyOn: string[]) =>
       (
-        await createRecipient(app.baseUrl, {
+        await createRecipient(app, {
           name,
           scope: 'site',
           scope_value: 'clinic-esc',

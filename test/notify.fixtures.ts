@@ -25,15 +25,19 @@ export function alarmEvent(over: Partial<AlarmEvent> = {}): AlarmEvent {
   };
 }
 
-/** POSTs JSON and returns the status and parsed body. */
+/** POSTs JSON (with the API token, when given) and returns the status and parsed body. */
 export async function post(
   url: string,
   body: unknown,
   method = 'POST',
+  token?: string,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify(body),
   });
   const text = await res.text();
@@ -50,10 +54,10 @@ export interface CreatedRecipient {
 
 /** Creates a recipient through the API; fails the test on anything but 201. */
 export async function createRecipient(
-  baseUrl: string,
+  app: { baseUrl: string; token: string },
   body: unknown,
 ): Promise<CreatedRecipient> {
-  const res = await post(`${baseUrl}/api/v1/recipients`, body);
+  const res = await post(`${app.baseUrl}/api/v1/recipients`, body, 'POST', app.token);
   if (res.status !== 201)
     throw new Error(`recipient not created: ${JSON.stringify(res.body)}`);
   return res.body as unknown as CreatedRecipient;

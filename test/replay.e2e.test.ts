@@ -47,10 +47,7 @@ describe('replaying real logger files through the broker into the server', () =>
   };
 
   const device = async (id: string): Promise<Record<string, unknown>> =>
-    (await (await fetch(`${app.baseUrl}/api/v1/devices/${id}`)).json()) as Record<
-      string,
-      unknown
-    >;
+    (await (await app.api(`/api/v1/devices/${id}`)).json()) as Record<string, unknown>;
 
   async function replayFile(path: string): Promise<{ deviceId: string; n: number }> {
     const file = readLoggerFile(path);

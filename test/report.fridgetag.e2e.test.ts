@@ -34,6 +34,7 @@ import { createMetrics } from '../src/metrics.js';
 import type { DailyReport, DailyRow } from '../src/reports/daily.js';
 import { readLoggerFile } from '../src/simulate/loggerFile.js';
 import type { LoggedReading } from '../src/simulate/loggedReading.js';
+import { authedInject, createTestToken } from './helpers/apiToken.js';
 import { Feed, type SentReading } from './helpers/feed.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
@@ -88,6 +89,8 @@ let db: TestDatabase;
 let pool: Pool;
 let engine: AlarmEngine;
 let http: FastifyInstance;
+/** Requests with a viewer token: reports are read by anyone with a token. */
+let inject: ReturnType<typeof authedInject>;
 let hist: HistDay[];
 let logged: LoggedReading[];
 let report: DailyReport;
@@ -134,7 +137,8 @@ beforeAll(async () => {
     api: true,
     alarms: notifier,
   });
-  const res = await http.inject(
+  inject = authedInject(http, await createTestToken(pool, 'viewer'));
+  const res = await inject(
     `/api/v1/reports/daily?device=${DEVICE}&from=2022-05-02&to=2022-06-08`,
   );
   expect(res.statusCode).toBe(200);
@@ -252,7 +256,7 @@ describe('replaying the Fridge-tag 2 L export', () => {
   });
 
   it('serves the same days as CSV', async () => {
-    const res = await http.inject({
+    const res = await inject({
       url: `/api/v1/reports/daily?device=${DEVICE}&from=2022-05-05&to=2022-05-06`,
       headers: { accept: 'text/csv' },
     });

@@ -11,6 +11,7 @@ import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
 import type { DailyReport } from '../src/reports/daily.js';
 import type { MktReport } from '../src/reports/mktReport.js';
+import { authedInject, createTestToken } from './helpers/apiToken.js';
 import { Feed, series } from './helpers/feed.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
@@ -18,6 +19,8 @@ const log = createLogger('silent');
 let db: TestDatabase;
 let pool: Pool;
 let http: FastifyInstance;
+/** Requests with a viewer token: reports are read by anyone with a token. */
+let inject: ReturnType<typeof authedInject>;
 
 /**
  * Two days of a fridge read every 10 minutes at 5 °C; on the first, 9 °C from 12:00
@@ -49,6 +52,7 @@ beforeAll(async () => {
     api: true,
     alarms: notifier,
   });
+  inject = authedInject(http, await createTestToken(pool, 'viewer'));
 });
 
 afterAll(async () => {
@@ -58,7 +62,7 @@ afterAll(async () => {
 });
 
 async function daily(query: string): Promise<DailyReport> {
-  const res = await http.inject(`/api/v1/reports/daily?${query}`);
+  const res = await inject(`/api/v1/reports/daily?${query}`);
   expect(res.statusCode, res.body).toBe(200);
   return res.json<DailyReport>();
 }
@@ -108,7 +112,7 @@ describe('GET /api/v1/reports/daily', () => {
   });
 
   it('answers CSV when asked with format=csv', async () => {
-    const res = await http.inject(
+    const res = await inject(
       '/api/v1/reports/daily?device=rep-1&from=2024-07-01&to=2024-07-02&format=csv',
     );
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
@@ -132,7 +136,7 @@ describe('GET /api/v1/reports/daily', () => {
       ['device=rep-1&format=xml', 400, '`format` must be json or csv'],
     ];
     for (const [query, status, text] of cases) {
-      const res = await http.inject(`/api/v1/reports/daily?${query}`);
+      const res = await inject(`/api/v1/reports/daily?${query}`);
       expect(res.statusCode, query).toBe(status);
       expect(res.json<{ error: { message: string } }>().error.message, query).toContain(
         text,
@@ -143,9 +147,7 @@ describe('GET /api/v1/reports/daily', () => {
 
 describe('GET /api/v1/reports/mkt', () => {
   it('gives the MKT of the last 24 hours and 30 days with how much of each the readings cover', async () => {
-    const res = await http.inject(
-      '/api/v1/reports/mkt?device=rep-1&at=2024-07-03T00:00:00Z',
-    );
+    const res = await inject('/api/v1/reports/mkt?device=rep-1&at=2024-07-03T00:00:00Z');
     const r = res.json<MktReport>();
     const [day, month] = r.sensors[0]!.windows;
     expect(day).toMatchObject({ window: '24h', mkt_c: 5, covered: 0.903 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import { withSecretFiles } from '../auth/credentials.js';
 import { ConfigError } from './ConfigError.js';
 
 /** The environment as read once at start: the process environment over `.env`. */
@@ -7,14 +8,15 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Reads `.env` (when present in `dir`) under the process environment: a variable
- * already set in the environment wins over the file.
+ * already set in the environment wins over the file. Credentials may come from files
+ * (`<NAME>_FILE`, see src/auth/credentials.ts).
  */
 export function loadEnv(dir = process.cwd(), base: NodeJS.ProcessEnv = process.env): Env {
   const file = `${dir}/.env`;
   const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
   const merged: Record<string, string | undefined> = { ...fromFile };
   for (const [k, v] of Object.entries(base)) if (v !== undefined) merged[k] = v;
-  return merged;
+  return withSecretFiles(merged);
 }
 
 /** Trimmed value, or undefined when unset or blank. */

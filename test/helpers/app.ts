@@ -4,12 +4,20 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { startApp, type App, type Roles } from '../../src/app.js';
 import { readConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { actorOf } from '../../src/auth/principal.js';
+import { createToken } from '../../src/auth/tokenStore.js';
 
 export interface TestApp extends App {
   /** Base URL of its HTTP server, on a port chosen by the system. */
   baseUrl: string;
   clientId: string;
+  /** An admin token made at start, for the API. */
+  token: string;
+  /** The actor recorded for changes made with `token`, e.g. `test-admin (token 1)`. */
+  actor: string;
+  /** `fetch` of `baseUrl + path` with `Authorization: Bearer <token>` added. */
+  api(path: string, init?: RequestInit): Promise<Response>;
 }
 
 /** The whole server in this process, against the given database and broker. */
@@ -18,6 +26,8 @@ export async function startTestApp(opts: {
   mqttUrl?: string;
   roles?: Roles;
   env?: Record<string, string>;
+  /** The logger the app writes to; default one at TEST_LOG_LEVEL (silent). */
+  log?: Logger;
 }): Promise<TestApp> {
   const clientId = `heru-test-${randomBytes(4).toString('hex')}`;
   const env: Record<string, string> = {
@@ -32,9 +42,26 @@ export async function startTestApp(opts: {
   };
   const config = readConfig(env);
   const roles = opts.roles ?? { ingest: opts.mqttUrl !== undefined, api: true };
-  const app = await startApp(roles, config, env, createLogger(config.logLevel));
+  const app = await startApp(
+    roles,
+    config,
+    env,
+    opts.log ?? createLogger(config.logLevel),
+  );
   const { port } = app.http.server.address() as AddressInfo;
-  return Object.assign(app, { baseUrl: `http://127.0.0.1:${port}`, clientId });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const { token, row } = await createToken(app.pool, {
+    name: `test-admin-${clientId}`,
+    role: 'admin',
+    by: 'test',
+  });
+  const actor = actorOf({ tokenId: row.id, name: row.name, role: row.role });
+  const api = (path: string, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return fetch(`${baseUrl}${path}`, { ...init, headers });
+  };
+  return Object.assign(app, { baseUrl, clientId, token, actor, api });
 }
 
 /** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */

@@ -9,6 +9,7 @@ import type { AlarmKind } from '../../alarms/events.js';
 import { actor, bodyObject, comment, InputError } from '../../alarms/input.js';
 import { alarmEvent, type AlarmNotifier } from '../../alarms/notifier.js';
 import type { Pool } from '../../db/pool.js';
+import { actingAs } from '../actingAs.js';
 import { ApiError } from '../errors.js';
 
 type Query = Record<string, string | undefined>;
@@ -60,7 +61,7 @@ export function alarmRoutes(
 
   app.post<{ Params: { id: string } }>('/api/v1/alarms/:id/ack', async (req) => {
     const id = alarmId(req.params.id);
-    const { by, text } = parseAck(req.body);
+    const { by, text } = parseAck(actingAs(req));
     const result = await acknowledgeAlarm(pool, id, by, text);
     if (result.outcome === 'not_found')
       throw new ApiError('ALARM_NOT_FOUND', `No alarm ${id}.`);

@@ -9,6 +9,7 @@ import {
   registerDevice,
   updateDevice,
 } from '../../devices/registryStore.js';
+import { actingAs } from '../actingAs.js';
 import { ApiError } from '../errors.js';
 
 /**
@@ -22,7 +23,7 @@ import { ApiError } from '../errors.js';
  */
 export function deviceRegistryRoutes(app: FastifyInstance, pool: Pool): void {
   app.post('/api/v1/devices', async (req, reply) => {
-    const r = input(() => parseRegistration(req.body));
+    const r = input(() => parseRegistration(actingAs(req)));
     if (r.profile !== undefined && !(await getProfile(pool, r.profile))) {
       throw new ApiError('PROFILE_NOT_FOUND', `No profile ${JSON.stringify(r.profile)}.`);
     }
@@ -41,7 +42,7 @@ export function deviceRegistryRoutes(app: FastifyInstance, pool: Pool): void {
 
   app.patch<{ Params: { id: string } }>('/api/v1/devices/:id', async (req) => {
     const id = deviceId(req.params.id);
-    const patch = input(() => parsePatch(req.body));
+    const patch = input(() => parsePatch(actingAs(req)));
     const row = await updateDevice(pool, id, patch);
     if (!row) throw new ApiError('DEVICE_NOT_FOUND', `No device ${JSON.stringify(id)}.`);
     req.log.info(

@@ -18,6 +18,7 @@ import {
 } from '../../alarms/profileStore.js';
 import type { Pool } from '../../db/pool.js';
 import { isValidDeviceId } from '../../ingest/deviceId.js';
+import { actingAs } from '../actingAs.js';
 import { ApiError } from '../errors.js';
 
 const PROFILE_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
@@ -39,7 +40,7 @@ export function profileRoutes(app: FastifyInstance, pool: Pool): void {
 
   app.put<{ Params: { name: string } }>('/api/v1/profiles/:name', async (req, reply) => {
     const name = profileName(req.params.name);
-    const input = guard(() => parseProfileBody(req.body));
+    const input = guard(() => parseProfileBody(actingAs(req)));
     const { profile, created } = await putProfile(
       pool,
       { name, ...input.profile },
@@ -62,7 +63,7 @@ export function profileRoutes(app: FastifyInstance, pool: Pool): void {
   app.put<{ Params: { id: string } }>('/api/v1/devices/:id/profile', async (req) => {
     const id = deviceId(req.params.id);
     const body = guard(() => {
-      const o = bodyObject(req.body, '{"profile": "freezer", "by": "quality.manager"}');
+      const o = bodyObject(actingAs(req), '{"profile": "freezer"}');
       if (typeof o.profile !== 'string')
         throw new InputError('`profile` must name a profile.');
       return { profile: o.profile, by: actor(o), comment: comment(o) };
