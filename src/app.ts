@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { readMqttConfig, type Config } from './config/config.js';
+import { readMqttConfig, requireDatabaseUrl, type Config } from './config/config.js';
 import type { Env } from './config/env.js';
 import { checkPostgres } from './db/health.js';
 import { isTransient } from './db/errors.js';
@@ -8,13 +8,22 @@ import { createPool, type Pool } from './db/pool.js';
 import { Health } from './health.js';
 import { buildServer } from './http/server.js';
 import { IngestService } from './ingest/service.js';
+import { DeviceRegistryCache } from './devices/registryCache.js';
+import { registryGate } from './devices/deviceGate.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { NotificationHub } from './notify/hub.js';
+import { startAnchoring, type Anchoring } from './anchor/anchoring.js';
+import { Alarms } from './alarms/service.js';
+import { readAuthConfig } from './auth/authConfig.js';
+import { credentialsHealth } from './auth/credentials.js';
 
 /** Which parts this process runs; `serve` runs them all. */
 export interface Roles {
   ingest: boolean;
   api: boolean;
+  /** The anchor worker: seals batches and anchors them (default off). */
+  worker?: boolean;
 }
 
 export interface App {
@@ -22,6 +31,13 @@ export interface App {
   metrics: Metrics;
   http: FastifyInstance;
   ingest?: IngestService;
+  /** The device registry as ingest holds it (with ingest only). */
+  devices?: DeviceRegistryCache;
+  anchoring: Anchoring;
+  /** The notification hub: the AlarmListener to hand to the rule engine. */
+  notify: NotificationHub;
+  /** Rules and alarms: the engine (with ingest), the watchdog, the event notifier. */
+  alarms: Alarms;
   /** Stops every part; every step runs even when one fails. */
   close(): Promise<void>;
 }
@@ -39,25 +55,67 @@ export async function startApp(
   log: Logger,
 ): Promise<App> {
   const mqtt = roles.ingest ? readMqttConfig(env) : undefined;
-  const pool = createPool(config.databaseUrl, log, { applicationName: 'heru', max: 10 });
+  const pool = createPool(requireDatabaseUrl(config), log, {
+    applicationName: 'heru',
+    max: 10,
+  });
   const metrics = createMetrics();
   const health = new Health();
   health.register('postgres', () => checkPostgres(pool));
+  health.register('credentials', () => credentialsHealth(env));
   let ready = false;
 
   await waitForDatabase(() => migrate(pool, log), log);
 
+  // Before ingest: the rule engine hands its alarm events to the hub.
+  const notify = new NotificationHub({
+    pool,
+    config: config.notify,
+    log,
+    registry: metrics.registry,
+  });
+  notify.registerHealth(health);
+  notify.start();
+
+  const anchoring = await startAnchoring({
+    worker: roles.worker === true,
+    ingest: roles.ingest,
+    pool,
+    config,
+    env,
+    log,
+    registry: metrics.registry,
+    health,
+  });
+
+  const alarms = new Alarms({
+    pool,
+    config: config.alarms,
+    log,
+    health,
+    ingest: roles.ingest,
+    registry: metrics.registry,
+  });
+  alarms.notifier.addListener(notify);
+  await alarms.start();
+
   let ingest: IngestService | undefined;
   let partitions: NodeJS.Timeout | undefined;
+  let devices: DeviceRegistryCache | undefined;
   if (mqtt) {
+    devices = new DeviceRegistryCache(pool, log.child({ part: 'devices' }));
+    await devices.start();
     ingest = await IngestService.create({
       pool,
       mqtt,
       ingest: config.ingest,
       metrics,
       log,
+      gate: registryGate(devices, config.ingest.requireDeviceRegistration === true),
     });
     ingest.registerHealth(health);
+    anchoring.attach(ingest.pipeline);
+    alarms.attach(ingest.pipeline);
     ingest.start();
     partitions = setInterval(() => {
       ensurePartitions(pool).catch((err: Error) =>
@@ -74,6 +132,10 @@ export async function startApp(
     metrics,
     ready: () => ready,
     api: roles.api,
+    notify,
+    notifyConfig: config.notify,
+    alarms: alarms.notifier,
+    auth: readAuthConfig(env),
   });
   await http.listen({ port: config.http.port, host: config.http.host });
   ready = true;
@@ -84,12 +146,20 @@ export async function startApp(
     metrics,
     http,
     ...(ingest ? { ingest } : {}),
+    ...(devices ? { devices } : {}),
+    anchoring,
+    notify,
+    alarms,
     async close() {
       ready = false;
       clearInterval(partitions);
       const steps: Array<[string, () => Promise<unknown>]> = [
         ['ingest', async () => ingest?.close()],
+        ['devices', async () => devices?.close()],
+        ['alarms', () => alarms.close()],
+        ['anchoring', () => anchoring.close()],
         ['http', () => http.close()],
+        ['notify', () => notify.close()],
         ['postgres', () => pool.end()],
       ];
       for (const [name, step] of steps) {

@@ -14,6 +14,9 @@ import { createAlarmMetrics } from './metrics.js';
 import { AlarmNotifier } from './notifier.js';
 import { Watchdog, type IngestProbe } from './watchdog.js';
 
+/** Readings waiting for the rule engine at which ingest stops reading (a few of its turns). */
+const MAX_BACKLOG = 50_000;
+
 /** Health entries that say whether this process's ingest works. */
 const INGEST_CHECKS = ['mqtt', 'ingest'];
 
@@ -48,10 +51,16 @@ export class Alarms {
     this.watchdog.start();
   }
 
-  /** Hands every batch the pipeline commits to the engine; never slows the pipeline. */
+  /**
+   * Hands every batch the pipeline commits to the engine. The engine's queue is
+   * bounded: while MAX_BACKLOG readings wait, ingest stops reading (the broker keeps
+   * the messages) instead of this process growing without limit.
+   */
   attach(pipeline: IngestPipeline): void {
     const engine = this.engine;
-    if (engine) pipeline.on('stored', (result) => engine.onStored(result));
+    if (!engine) return;
+    pipeline.on('stored', (result) => engine.onStored(result));
+    pipeline.holdWhile(() => engine.backlog >= MAX_BACKLOG);
   }
 
   /** Stops the watchdog and evaluates what is still queued. */

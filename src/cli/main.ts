@@ -18,6 +18,7 @@ Commands:
   pki        pki ca create|server|device|ingest|revoke|crl|expiring|list: certificates
   broker-config  write the Mosquitto configuration for the fleet (--help)
   device     device add|password|list|disable|enable: the device registry
+  token      token create|list|revoke: API tokens and their roles
 
 Settings come from the environment and .env; see .env.example.`;
 
@@ -41,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'broker-config': async () =>
     (await import('./commands/brokerConfig.js')).runBrokerConfig,
   device: async () => (await import('./commands/device.js')).runDevice,
+  token: async () => (await import('./commands/token.js')).runToken,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './ConfigError.js';
 import { type Env, int, oneOf, str, url } from './env.js';
+import { readNotifyConfig, type NotifyConfig } from '../notify/config.js';
+import { readAlarmConfig, type AlarmConfig } from '../alarms/config.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -22,6 +24,8 @@ export interface MqttConfig {
   receiveMaximum: number;
   /** Seconds between keep-alive pings, default 30. */
   keepaliveSeconds: number;
+  /** MQTT_PROTOCOL: 5 (`5`, default) or 4 (`3.1.1`, for brokers without MQTT 5). */
+  protocolVersion: 4 | 5;
 }
 
 export interface IngestConfig {
@@ -37,12 +41,43 @@ export interface IngestConfig {
   maxClockAheadSeconds: number;
   /** Seconds of the window within which identical timeless payloads are one reading, default 15. */
   timelessDedupSeconds: number;
+  /**
+   * Quarantine (DEVICE_UNKNOWN) the messages of devices nobody registered
+   * (REQUIRE_DEVICE_REGISTRATION), default false: a newcomer publishes unregistered.
+   */
+  requireDeviceRegistration?: boolean;
+}
+
+/** How readings are gathered into batches and anchored, and where the queue lives. */
+export interface AnchorConfig {
+  /** Seconds the oldest unanchored reading waits before its batch is sealed, default 10. */
+  batchWindowSeconds: number;
+  /** Most readings in one batch, default 10000; 1 anchors every reading alone. */
+  batchMax: number;
+  /** What the pinned manifest lists besides the leaves: `leaves` (default) or `readings`. */
+  manifestContent: 'leaves' | 'readings';
+  /** Batches one worker process anchors at once, default 4. */
+  concurrency: number;
+  /** Seconds between reconciler passes that re-queue work the queue lost, default 30. */
+  reconcileSeconds: number;
+  /** Seconds a worker holds a batch without renewing its claim, default 30. */
+  leaseSeconds: number;
+  /** Redis for the job queue; without it an in-process queue is used. */
+  redisUrl?: URL;
+  /** BullMQ queue name, default `heru-anchor`. */
+  queueName: string;
+  /** Folder of the embedded stores (local IPFS store), default `./.heru`. */
+  dataDir: string;
 }
 
 /** Settings every role needs; MQTT settings are read by the roles that use them. */
 export interface Config {
-  databaseUrl: URL;
+  /** DATABASE_URL; absent, `serve` starts the embedded database (src/embedded). */
+  databaseUrl?: URL;
   ingest: IngestConfig;
+  anchor: AnchorConfig;
+  notify: NotifyConfig;
+  alarms: AlarmConfig;
   http: { port: number; host: string };
   logLevel: LogLevel;
 }
@@ -59,9 +94,13 @@ const LOG_LEVELS: readonly LogLevel[] = [
 
 /** Reads and checks every setting once; throws ConfigError on the first bad one. */
 export function readConfig(env: Env): Config {
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   return {
-    databaseUrl: readDatabaseUrl(env),
+    ...(databaseUrl ? { databaseUrl } : {}),
     ingest: readIngest(env),
+    anchor: readAnchor(env),
+    notify: readNotifyConfig(env),
+    alarms: readAlarmConfig(env),
     http: {
       port: int(env, 'HTTP_PORT', 8000, { min: 0, max: 65535 }),
       host: str(env, 'HTTP_HOST') ?? '0.0.0.0',
@@ -70,8 +109,9 @@ export function readConfig(env: Env): Config {
   };
 }
 
-function readDatabaseUrl(env: Env): URL {
-  const u = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+/** DATABASE_URL, for the commands that need a server of their own (`migrate`, …). */
+export function requireDatabaseUrl(config: Config): URL {
+  const u = config.databaseUrl;
   if (!u) {
     throw new ConfigError(
       'DATABASE_URL',
@@ -79,6 +119,11 @@ function readDatabaseUrl(env: Env): URL {
     );
   }
   return u;
+}
+
+/** True when neither MQTT_URL nor MQTT_BROKER names a broker: `serve` embeds one. */
+export function mqttUnset(env: Env): boolean {
+  return str(env, 'MQTT_URL') === undefined && str(env, 'MQTT_BROKER') === undefined;
 }
 
 /** MQTT_URL, or the older MQTT_BROKER (host or URL) with MQTT_PORT. */
@@ -113,6 +158,8 @@ export function readMqttConfig(env: Env): MqttConfig {
     clientId: str(env, 'MQTT_CLIENT_ID') ?? `heru-ingest-${hostname()}`,
     receiveMaximum: int(env, 'MQTT_RECEIVE_MAXIMUM', 1000, { min: 1, max: 65535 }),
     keepaliveSeconds: int(env, 'MQTT_KEEPALIVE', 30, { min: 5, max: 3600 }),
+    protocolVersion:
+      oneOf(env, 'MQTT_PROTOCOL', ['5', '3.1.1'] as const, '5') === '5' ? 5 : 4,
   };
   const optional = {
     caFile: str(env, 'MQTT_CA_FILE'),
@@ -155,5 +202,32 @@ function readIngest(env: Env): IngestConfig {
       max: 86_400,
     }),
     timelessDedupSeconds: int(env, 'TIMELESS_DEDUP_WINDOW', 15, { min: 1, max: 3600 }),
+    requireDeviceRegistration:
+      oneOf(env, 'REQUIRE_DEVICE_REGISTRATION', ['true', 'false'] as const, 'false') ===
+      'true',
+  };
+}
+
+function readAnchor(env: Env): AnchorConfig {
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const queueName = str(env, 'ANCHOR_QUEUE') ?? 'heru-anchor';
+  if (!/^[\w.-]{1,100}$/.test(queueName)) {
+    throw new ConfigError('ANCHOR_QUEUE', 'letters, digits, ".", "_" or "-"', queueName);
+  }
+  return {
+    batchWindowSeconds: int(env, 'ANCHOR_BATCH_WINDOW', 10, { min: 1, max: 86_400 }),
+    batchMax: int(env, 'ANCHOR_BATCH_MAX', 10_000, { min: 1, max: 1_000_000 }),
+    manifestContent: oneOf(
+      env,
+      'ANCHOR_MANIFEST',
+      ['leaves', 'readings'] as const,
+      'leaves',
+    ),
+    concurrency: int(env, 'ANCHOR_CONCURRENCY', 4, { min: 1, max: 64 }),
+    reconcileSeconds: int(env, 'ANCHOR_RECONCILE_INTERVAL', 30, { min: 1, max: 3600 }),
+    leaseSeconds: int(env, 'ANCHOR_LEASE_SECONDS', 30, { min: 2, max: 3600 }),
+    ...(redisUrl ? { redisUrl } : {}),
+    queueName,
+    dataDir: str(env, 'HERU_DATA_DIR') ?? '.heru',
   };
 }

@@ -1,12 +1,16 @@
 /**
  * Batches decoded messages into commits and acknowledges them after each commit.
  *
- * Messages are decoded as they arrive and wait in `pending`. One commit runs at a
- * time: it takes up to `batchSize` messages (or what arrived within `lingerMs`),
- * stores them in one transaction, and only then acknowledges them, in order. While
- * a commit runs the next batch fills. When more than `maxPending` messages wait (the
- * database is slower than the broker, or down), the consumer stops reading and the
- * broker holds the rest; nothing is buffered without limit.
+ * Messages are decoded as they arrive and wait in `pending`. A commit takes up to
+ * `batchSize` messages (or what arrived within `lingerMs`) and stores them in one
+ * transaction. Up to COMMITS_IN_FLIGHT commits run at once, each on its own
+ * connection, so that PostgreSQL works on one batch while this process prepares the
+ * next. Commits may finish out of order; they are *finished* in receive order: a
+ * batch is acknowledged, and announced to later stages (`stored`), only once it and
+ * every batch before it are committed. When more messages are held than `maxPending`
+ * or than MAX_HELD_BATCHES batches (the database is slower than the broker, or
+ * down), or a later stage says it is behind (`holdWhile`), the consumer stops
+ * reading and the broker holds the rest; nothing is buffered without limit.
  *
  * A commit that fails for a transient reason (connection lost, server shutting down)
  * is retried with backoff until it succeeds: nothing is acknowledged meanwhile. A
@@ -16,17 +20,19 @@
 import { EventEmitter } from 'node:events';
 import type { IngestConfig } from '../config/config.js';
 import { isTransient } from '../db/errors.js';
-import { storeBatch, type BatchResult } from '../db/ingestBatch.js';
+import { mergeResults, storeBatch, type BatchResult } from '../db/ingestBatch.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Delivery } from '../mqtt/consumer.js';
 import type { DecodedMessage, Decoder } from './decoder.js';
+import { recordCommit } from './commitMetrics.js';
 import { Quarantine } from './reasons.js';
 
 /** What the pipeline needs of the consumer: acknowledgements and flow control. */
 export interface Acknowledger {
-  ack(delivery: Delivery): void;
+  /** Marks deliveries committed; their PUBACKs leave in receive order. */
+  ackAll(deliveries: readonly Delivery[]): void;
   pause(): void;
   resume(): void;
 }
@@ -36,6 +42,13 @@ interface Pending {
   decoded: DecodedMessage;
 }
 
+/** A batch handed to PostgreSQL, and what became of it. */
+interface Commit {
+  batch: Pending[];
+  /** Set once its commit is over: the result, or null when it gave up (closing). */
+  outcome: BatchResult | null | undefined;
+}
+
 export interface PipelineStatus {
   pending: number;
   committing: boolean;
@@ -43,17 +56,34 @@ export interface PipelineStatus {
   lastError?: { message: string; since: string };
 }
 
+/**
+ * Commits running at once. Two keep PostgreSQL and this process both busy; more only
+ * queue on the same rows (the device counters) and on the same two cores.
+ */
+export const COMMITS_IN_FLIGHT = 2;
+/**
+ * Batches held at most: those committing and two more waiting. More waiting messages
+ * cannot make the commits faster; they only take memory (and a broker that sends
+ * beyond its Receive Maximum would fill it).
+ */
+const MAX_HELD_BATCHES = COMMITS_IN_FLIGHT + 2;
 const MAX_RETRY_MS = 10_000;
+/** Milliseconds between looks at a later stage that holds the stream. */
+const HOLD_CHECK_MS = 100;
 
 export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
   private pending: Pending[] = [];
-  private committing = false;
+  /** Commits in receive order; the head is the oldest not yet finished. */
+  private readonly inFlight: Commit[] = [];
+  private inFlightMessages = 0;
   private closing = false;
   private pausedByUs = false;
   private linger: NodeJS.Timeout | undefined;
   private failingSince: Date | undefined;
   private lastError: string | undefined;
-  private idle: Promise<void> = Promise.resolve();
+  private whenSettled: Array<() => void> = [];
+  private readonly holds: Array<() => boolean> = [];
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -70,19 +100,23 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
     this.metrics.messagesReceived.inc();
     const decoded = this.decoder.decode(delivery);
     this.pending.push({ delivery, decoded });
-    this.metrics.ingestPending.set(this.pending.length);
-    if (this.pending.length >= this.config.maxPending && !this.pausedByUs) {
-      this.pausedByUs = true;
-      this.consumer.pause();
-      this.log.debug({ pending: this.pending.length }, 'ingest paused: too many pending');
-    }
+    if (this.held() >= this.maxHeld()) this.pauseReading('too many pending');
     this.schedule();
+  }
+
+  /**
+   * Lets a later stage hold the stream while `busy()` says so (a queue of its own
+   * grown too long): the consumer stops reading, commits and acknowledgements of what
+   * is in hand go on, and reading resumes once no stage is busy.
+   */
+  holdWhile(busy: () => boolean): void {
+    this.holds.push(busy);
   }
 
   status(): PipelineStatus {
     const s: PipelineStatus = {
-      pending: this.pending.length,
-      committing: this.committing,
+      pending: this.held(),
+      committing: this.inFlight.length > 0,
     };
     if (this.failingSince && this.lastError) {
       s.lastError = { message: this.lastError, since: this.failingSince.toISOString() };
@@ -94,63 +128,127 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.linger);
-    await this.idle;
-    if (this.pending.length > 0 && !this.failingSince) {
-      this.idle = this.drain();
-      await this.idle;
+    clearTimeout(this.holdTimer);
+    await this.settled();
+    while (this.pending.length > 0 && !this.failingSince) {
+      while (this.pending.length > 0 && this.inFlight.length < COMMITS_IN_FLIGHT)
+        this.startCommit();
+      await this.settled();
     }
+  }
+
+  private maxHeld(): number {
+    return Math.min(this.config.maxPending, MAX_HELD_BATCHES * this.config.batchSize);
+  }
+
+  /** Messages received and not yet committed. */
+  private held(): number {
+    return this.pending.length + this.inFlightMessages;
+  }
+
+  private settled(): Promise<void> {
+    if (this.inFlight.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenSettled.push(resolve));
   }
 
   private schedule(): void {
-    if (this.committing || this.closing) return;
-    if (this.pending.length >= this.config.batchSize || this.config.lingerMs === 0) {
-      clearTimeout(this.linger);
-      this.linger = undefined;
-      this.idle = this.drain();
-    } else if (!this.linger) {
-      this.linger = setTimeout(() => {
+    if (this.closing) return;
+    const { batchSize, lingerMs } = this.config;
+    while (this.inFlight.length < COMMITS_IN_FLIGHT && this.pending.length >= batchSize)
+      this.startCommit();
+    if (this.pending.length === 0 || this.inFlight.length >= COMMITS_IN_FLIGHT) return;
+    if (lingerMs === 0) {
+      this.startCommit();
+    } else {
+      this.linger ??= setTimeout(() => {
         this.linger = undefined;
-        if (!this.committing) this.idle = this.drain();
-      }, this.config.lingerMs);
+        if (this.closing || this.inFlight.length >= COMMITS_IN_FLIGHT) return;
+        if (this.pending.length > 0) this.startCommit();
+      }, lingerMs);
     }
   }
 
-  private async drain(): Promise<void> {
-    this.committing = true;
+  private startCommit(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    const batch = this.pending.splice(0, this.config.batchSize);
+    const commit: Commit = { batch, outcome: undefined };
+    this.inFlight.push(commit);
+    this.inFlightMessages += batch.length;
+    void this.run(commit);
+  }
+
+  private async run(commit: Commit): Promise<void> {
     try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.slice(0, this.config.batchSize);
-        const ok = await this.commitWithRetry(batch);
-        if (!ok) return;
-        this.pending.splice(0, batch.length);
-        this.metrics.ingestPending.set(this.pending.length);
-        for (const p of batch) this.consumer.ack(p.delivery);
-        if (this.pausedByUs && this.pending.length < this.config.maxPending / 2) {
-          this.pausedByUs = false;
-          this.consumer.resume();
-        }
-        if (this.pending.length < this.config.batchSize && !this.closing) break;
-      }
-    } finally {
-      this.committing = false;
+      commit.outcome = await this.commitWithRetry(commit.batch);
+    } catch (err) {
+      // commitWithRetry returns its errors; this is a bug, and the batch stays unacknowledged.
+      this.log.error({ err: (err as Error).message }, 'ingest commit crashed');
+      commit.outcome = null;
     }
-    if (this.pending.length > 0) this.schedule();
+    this.finishInOrder();
   }
 
-  /** Commits until it succeeds; false only when closing while the database is down. */
-  private async commitWithRetry(batch: Pending[]): Promise<boolean> {
+  /** Acknowledges and announces every committed batch at the head, in order. */
+  private finishInOrder(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.outcome !== undefined) {
+      const { batch, outcome } = this.inFlight.shift()!;
+      this.inFlightMessages -= batch.length;
+      if (!outcome) continue;
+      this.consumer.ackAll(batch.map((p) => p.delivery));
+      try {
+        this.emit('stored', outcome);
+      } catch (err) {
+        // A later stage failing must not turn a committed batch into a retried one.
+        this.log.error({ err: (err as Error).message }, 'stored-batch listener failed');
+      }
+    }
+    this.metrics.ingestPending.set(this.held());
+    this.checkFlow();
+    if (this.inFlight.length === 0) {
+      for (const resolve of this.whenSettled.splice(0)) resolve();
+    }
+    this.schedule();
+  }
+
+  private pauseReading(why: string): void {
+    if (this.pausedByUs) return;
+    this.pausedByUs = true;
+    this.consumer.pause();
+    this.log.debug({ pending: this.held(), why }, 'ingest paused');
+  }
+
+  /** Pauses for a busy later stage; resumes when the pipeline and every stage have room. */
+  private checkFlow(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    const held = this.holds.some((busy) => busy());
+    if (held) this.pauseReading('a later stage is behind');
+    if (!this.pausedByUs) return;
+    if (!held && this.held() < this.maxHeld() / 2) {
+      this.pausedByUs = false;
+      this.consumer.resume();
+      return;
+    }
+    // Nothing else may come to look again: no commit finishes while nothing is read.
+    if (held && !this.closing)
+      this.holdTimer = setTimeout(() => this.checkFlow(), HOLD_CHECK_MS);
+  }
+
+  /** Commits until it succeeds; null only when closing while the database is down. */
+  private async commitWithRetry(batch: Pending[]): Promise<BatchResult | null> {
     for (let attempt = 0; ; attempt += 1) {
-      const err = await this.tryCommit(batch);
-      if (err === undefined) {
+      const r = await this.tryCommit(batch);
+      if (!(r instanceof Error)) {
         if (this.failingSince)
           this.log.info({ attempts: attempt }, 'ingest commits resumed');
         this.failingSince = undefined;
         this.lastError = undefined;
-        return true;
+        return r;
       }
       this.failingSince ??= new Date();
-      this.lastError = err.message;
-      if (this.closing) return false;
+      this.lastError = r.message;
+      if (this.closing) return null;
       const wait = Math.min(MAX_RETRY_MS, 250 * 2 ** Math.min(attempt, 6));
       this.log.warn(
         { err: this.lastError, retryInMs: wait, messages: batch.length },
@@ -160,43 +258,42 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
     }
   }
 
-  /** One attempt; returns the error to retry on, or undefined when stored. */
-  private async tryCommit(batch: Pending[]): Promise<Error | undefined> {
+  /** One attempt; returns what was stored, or the error to retry on. */
+  private async tryCommit(batch: Pending[]): Promise<BatchResult | Error> {
     try {
-      await this.commit(batch);
-      return undefined;
+      return await this.commit(batch);
     } catch (err) {
       this.metrics.commitFailures.inc();
       if (isTransient(err)) return err as Error;
     }
     try {
-      await this.commitOneByOne(batch);
-      return undefined;
+      return await this.commitOneByOne(batch);
     } catch (err) {
       return err as Error;
     }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(batch: Pending[]): Promise<BatchResult> {
     const started = process.hrtime.bigint();
     const result = await storeBatch(
       this.pool,
       batch.map((p) => p.decoded),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.record(batch, result, seconds);
-    try {
-      this.emit('stored', result);
-    } catch (err) {
-      // A later stage failing must not turn a committed batch into a retried one.
-      this.log.error({ err: (err as Error).message }, 'stored-batch listener failed');
-    }
+    recordCommit(
+      this.metrics,
+      batch.map((p) => p.decoded),
+      result,
+      seconds,
+    );
+    return result;
   }
 
-  private async commitOneByOne(batch: Pending[]): Promise<void> {
+  private async commitOneByOne(batch: Pending[]): Promise<BatchResult> {
+    const results: BatchResult[] = [];
     for (const p of batch) {
       try {
-        await this.commit([p]);
+        results.push(await this.commit([p]));
       } catch (err) {
         if (isTransient(err)) throw err;
         const detail = `PostgreSQL refused the message: ${(err as Error).message}`;
@@ -209,25 +306,9 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
           readings: [],
           quarantine: new Quarantine('STORAGE_REJECTED', detail),
         };
-        await this.commit([p]);
+        results.push(await this.commit([p]));
       }
     }
-  }
-
-  private record(batch: Pending[], result: BatchResult, seconds: number): void {
-    const m = this.metrics;
-    m.batchCommitSeconds.observe(seconds);
-    m.batchSize.observe(batch.length);
-    m.readingsStored.inc(result.readingsStored);
-    m.readingsDuplicate.inc(result.readingsDuplicate);
-    result.outcomes.forEach((o, i) => {
-      if (o === 'stored') m.messagesStored.inc();
-      else if (o === 'duplicate') m.messagesDuplicate.inc();
-      else m.messagesQuarantined.inc({ reason: batch[i]!.decoded.quarantine!.reason });
-    });
-    for (const r of result.stored)
-      for (const f of r.flags) m.readingsFlagged.inc({ flag: f });
-    const oldest = batch[0]!.delivery.receivedAt.getTime();
-    m.ingestLagSeconds.set((Date.now() - oldest) / 1000);
+    return mergeResults(results);
   }
 }

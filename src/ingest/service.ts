@@ -4,8 +4,10 @@ import type { Pool } from '../db/pool.js';
 import type { Health } from '../health.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { DeviceGate } from '../devices/deviceGate.js';
 import { MqttConsumer, type ConsumerOptions } from '../mqtt/consumer.js';
-import { CODECS } from './codecs/index.js';
+import { MappingRegistry } from '../mappings/registry.js';
+import { CODECS, codecsWith } from './codecs/index.js';
 import { Decoder } from './decoder.js';
 import { IngestPipeline } from './pipeline.js';
 
@@ -13,10 +15,16 @@ import { IngestPipeline } from './pipeline.js';
 export class IngestService {
   readonly pipeline: IngestPipeline;
   private readonly consumer: MqttConsumer;
+  private readonly mappings: MappingRegistry;
 
-  private constructor(consumer: MqttConsumer, pipeline: IngestPipeline) {
+  private constructor(
+    consumer: MqttConsumer,
+    pipeline: IngestPipeline,
+    mappings: MappingRegistry,
+  ) {
     this.consumer = consumer;
     this.pipeline = pipeline;
+    this.mappings = mappings;
   }
 
   static async create(deps: {
@@ -25,10 +33,23 @@ export class IngestService {
     ingest: IngestConfig;
     metrics: Metrics;
     log: Logger;
+    /** The device registry's check of each message; none admits every device. */
+    gate?: DeviceGate;
   }): Promise<IngestService> {
     const log = deps.log.child({ part: 'ingest' });
-    const consumer = new MqttConsumer(await consumerOptions(deps.mqtt), log);
-    const decoder = new Decoder(CODECS, deps.ingest);
+    // Operator mappings and device settings, kept fresh; new mapping topics are
+    // subscribed to while running.
+    const mappings = new MappingRegistry(deps.pool, log.child({ part: 'mappings' }));
+    await mappings.start();
+    const topics = CODECS.flatMap((c) => c.topics);
+    const consumer = new MqttConsumer(await consumerOptions(deps.mqtt, topics), log);
+    // Apart from the built-in topics: a mapping topic the broker refuses is dropped
+    // and logged, it does not stop ingest.
+    const subscribe = (t: readonly string[]) =>
+      consumer.subscribe(t.map((f) => shared(deps.mqtt, f)));
+    subscribe(mappings.topics());
+    mappings.on('topics', subscribe);
+    const decoder = new Decoder(codecsWith(mappings), deps.ingest, mappings, deps.gate);
     const pipeline = new IngestPipeline(
       deps.pool,
       decoder,
@@ -38,7 +59,7 @@ export class IngestService {
       log,
     );
     consumer.on('message', (d) => pipeline.push(d));
-    return new IngestService(consumer, pipeline);
+    return new IngestService(consumer, pipeline, mappings);
   }
 
   start(): void {
@@ -73,21 +94,31 @@ export class IngestService {
     try {
       await this.pipeline.close();
     } finally {
-      await this.consumer.close();
+      try {
+        await this.consumer.close();
+      } finally {
+        await this.mappings.close();
+      }
     }
   }
 }
 
-async function consumerOptions(m: MqttConfig): Promise<ConsumerOptions> {
-  const topics = CODECS.flatMap((c) => c.topics).map((t) =>
-    m.sharedGroup ? `$share/${m.sharedGroup}/${t}` : t,
-  );
+/** The filter as this instance subscribes to it: within its shared group, if any. */
+function shared(m: MqttConfig, filter: string): string {
+  return m.sharedGroup ? `$share/${m.sharedGroup}/${filter}` : filter;
+}
+
+async function consumerOptions(
+  m: MqttConfig,
+  filters: readonly string[],
+): Promise<ConsumerOptions> {
   const o: ConsumerOptions = {
     url: m.url,
     clientId: m.clientId,
-    topics,
+    topics: filters.map((f) => shared(m, f)),
     receiveMaximum: m.receiveMaximum,
     keepaliveSeconds: m.keepaliveSeconds,
+    protocolVersion: m.protocolVersion,
   };
   if (m.username !== undefined) o.username = m.username;
   if (m.password !== undefined) o.password = m.password;

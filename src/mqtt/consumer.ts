@@ -5,9 +5,11 @@
  * and ingest may acknowledge a message only after its raw bytes are committed. A
  * client that hands over one message and waits for its acknowledgement before
  * reading the next gets one message per commit. This consumer instead keeps the
- * broker's window open (MQTT 5 Receive Maximum): it hands every message over as it
- * arrives, the pipeline commits them in batches, and `ack` sends the PUBACKs in
- * receive order once a whole prefix of the window is committed.
+ * broker's window open (MQTT 5 Receive Maximum; MQTT 3.1.1 has no window, the broker
+ * sends what it has): it hands every message over as it
+ * arrives, the pipeline commits them in batches, and `ack` / `ackAll` send the
+ * PUBACKs in receive order once a whole prefix of the window is committed (see
+ * ackWindow.ts), all those of one commit in a single write.
  *
  * States: `connecting` → `connected` → (`disconnected` → `connecting` …) → `closed`.
  * On any loss (socket error, missed ping, DISCONNECT from the broker) it reconnects
@@ -22,10 +24,13 @@ import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from '../log.js';
 import type { IncomingMessage } from '../ingest/decoder.js';
+import { AckWindow } from './ackWindow.js';
 import {
   connectPacket,
+  pubacks,
   reasonText,
   subscribePacket,
+  versionOf,
   type ConsumerOptions,
 } from './packets.js';
 
@@ -51,20 +56,13 @@ const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
 const CONNACK_TIMEOUT_MS = 10_000;
 
-interface Window {
-  connection: number;
-  /** Packet ids in receive order, and whether each is committed. */
-  order: number[];
-  done: Set<number>;
-}
-
 export class MqttConsumer extends EventEmitter<{
   message: [Delivery];
   state: [ConsumerState];
 }> {
   private socket: net.Socket | null = null;
   private connection = 0;
-  private window: Window = { connection: 0, order: [], done: new Set() };
+  private window = new AckWindow(0);
   private state: ConsumerState = 'idle';
   private lastError: ConsumerStatus['lastError'];
   private connectedSince: Date | undefined;
@@ -73,6 +71,11 @@ export class MqttConsumer extends EventEmitter<{
   private pingTimer: NodeJS.Timeout | undefined;
   private lastPacketAt = 0;
   private paused = false;
+  private readAt = new Date();
+  /** Filters added by `subscribe`; the SUBSCRIBEs of them awaiting their SUBACK. */
+  private readonly added: string[] = [];
+  private readonly addedInFlight = new Map<number, string[]>();
+  private subscribeId = 1;
 
   constructor(
     private readonly options: ConsumerOptions,
@@ -96,31 +99,62 @@ export class MqttConsumer extends EventEmitter<{
   /** Stops reading from the broker (backpressure); the broker keeps what it has. */
   pause(): void {
     this.paused = true;
-    this.socket?.pause();
+    // Before its CONNACK a connection must be read; onConnack pauses it then.
+    if (this.state === 'connected') this.socket?.pause();
   }
 
   resume(): void {
     this.paused = false;
+    // Silence while we were not reading says nothing of the broker: restart its clock.
+    this.lastPacketAt = Date.now();
     this.socket?.resume();
   }
 
   /** Marks a delivery committed; PUBACKs leave in receive order. */
   ack(delivery: Delivery): void {
-    const t = delivery.ticket;
-    if (!t || t.connection !== this.window.connection || !this.socket) return;
-    this.window.done.add(t.messageId);
+    this.ackAll([delivery]);
+  }
+
+  /**
+   * Marks deliveries committed and sends, in one write, the PUBACKs that are now due:
+   * those of the longest committed prefix of the window, in receive order.
+   * Deliveries of an earlier connection are skipped; the broker sends them again.
+   */
+  ackAll(deliveries: readonly Delivery[]): void {
     const w = this.window;
-    const socket = this.socket;
-    socket.cork();
-    let n = 0;
-    while (n < w.order.length && w.done.has(w.order[n]!)) {
-      const id = w.order[n]!;
-      w.done.delete(id);
-      this.send({ cmd: 'puback', messageId: id, reasonCode: 0 });
-      n += 1;
+    let marked = 0;
+    for (const d of deliveries) {
+      if (d.ticket && d.ticket.connection === w.connection) {
+        w.commit(d.ticket.messageId);
+        marked += 1;
+      }
     }
-    if (n > 0) w.order.splice(0, n);
-    socket.uncork();
+    if (marked === 0 || !this.socket || this.socket.destroyed) return;
+    const due = w.release();
+    if (due.length > 0) this.socket.write(pubacks(due));
+  }
+
+  /**
+   * Adds topic filters (a mapping added at run time): subscribed at once when
+   * connected, and again at every reconnect. Unlike the filters of the options, one
+   * the broker refuses is dropped with an error logged; the connection goes on.
+   */
+  subscribe(topics: readonly string[]): void {
+    const fresh = topics.filter(
+      (t) => !this.options.topics.includes(t) && !this.added.includes(t),
+    );
+    if (fresh.length === 0) return;
+    this.added.push(...fresh);
+    if (this.state === 'connected') this.subscribeAdded(fresh);
+  }
+
+  private subscribeAdded(filters: string[]): void {
+    this.subscribeId = (this.subscribeId % 0xfffe) + 2;
+    this.addedInFlight.set(this.subscribeId, filters);
+    this.send({
+      ...subscribePacket({ ...this.options, topics: filters }),
+      messageId: this.subscribeId,
+    });
   }
 
   /** Disconnects cleanly; unacknowledged messages stay with the broker for next time. */
@@ -134,7 +168,10 @@ export class MqttConsumer extends EventEmitter<{
     await new Promise<void>((resolve) => {
       s.once('close', () => resolve());
       s.end(
-        mqttPacket.generate({ cmd: 'disconnect', reasonCode: 0 }, { protocolVersion: 5 }),
+        mqttPacket.generate(
+          { cmd: 'disconnect', reasonCode: 0 },
+          { protocolVersion: versionOf(this.options) },
+        ),
       );
       setTimeout(() => s.destroy(), 1_000).unref();
     });
@@ -145,7 +182,7 @@ export class MqttConsumer extends EventEmitter<{
     const id = ++this.connection;
     const socket = this.dial();
     this.socket = socket;
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    const parser = mqttPacket.parser({ protocolVersion: versionOf(this.options) });
     let connacked = false;
     const connackTimer = setTimeout(() => {
       this.fail(id, { code: 'CONNACK_TIMEOUT', message: 'no CONNACK within 10 s' });
@@ -172,7 +209,11 @@ export class MqttConsumer extends EventEmitter<{
     parser.on('error', (err: Error) => {
       this.fail(id, { code: 'PROTOCOL_ERROR', message: err.message });
     });
-    socket.on('data', (buf: Buffer) => parser.parse(buf));
+    socket.on('data', (buf: Buffer) => {
+      // One receive time for every message completed by this read; one Date for all.
+      this.readAt = new Date();
+      parser.parse(buf);
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.fail(id, { code: err.code ?? 'SOCKET_ERROR', message: err.message });
     });
@@ -186,7 +227,6 @@ export class MqttConsumer extends EventEmitter<{
     const ready = this.options.url.protocol === 'mqtts:' ? 'secureConnect' : 'connect';
     socket.once(ready, () => {
       this.send(connectPacket(this.options), socket);
-      if (this.paused) socket.pause();
     });
   }
 
@@ -217,8 +257,10 @@ export class MqttConsumer extends EventEmitter<{
       });
       return;
     }
-    this.window = { connection: id, order: [], done: new Set() };
+    this.window = new AckWindow(id);
     this.send(subscribePacket(this.options));
+    this.addedInFlight.clear();
+    if (this.added.length > 0) this.subscribeAdded([...this.added]);
     this.log.info(
       { sessionPresent: p.sessionPresent, clientId: this.options.clientId },
       'mqtt connected',
@@ -228,9 +270,27 @@ export class MqttConsumer extends EventEmitter<{
     this.lastError = undefined;
     this.setState('connected');
     this.startPings(id);
+    // Paused by the pipeline before this connection: stop reading once the CONNACK
+    // is in, not before it, or the connection could never be made.
+    if (this.paused) this.socket?.pause();
   }
 
   private onSuback(id: number, p: mqttPacket.ISubackPacket): void {
+    const added = this.addedInFlight.get(p.messageId ?? -1);
+    if (added !== undefined) {
+      this.addedInFlight.delete(p.messageId ?? -1);
+      const refused = added.filter((_, i) => {
+        const g = p.granted[i];
+        return typeof g === 'number' && g >= 0x80;
+      });
+      if (refused.length === 0) return;
+      for (const f of refused) this.added.splice(this.added.indexOf(f), 1);
+      this.log.error(
+        { filters: refused },
+        "mqtt subscription refused; check the broker's ACL for this client",
+      );
+      return;
+    }
     const refused = p.granted.filter((g) => typeof g === 'number' && g >= 0x80);
     if (refused.length > 0) {
       this.fail(id, {
@@ -246,14 +306,14 @@ export class MqttConsumer extends EventEmitter<{
     let ticket: Delivery['ticket'] = null;
     if (p.qos > 0 && p.messageId !== undefined) {
       ticket = { connection: id, messageId: p.messageId };
-      this.window.order.push(p.messageId);
+      this.window.received(p.messageId);
     }
     this.emit('message', {
       topic: p.topic,
       payload,
       qos: p.qos,
       retain: p.retain,
-      receivedAt: new Date(),
+      receivedAt: this.readAt,
       ticket,
     });
   }
@@ -262,7 +322,8 @@ export class MqttConsumer extends EventEmitter<{
     clearInterval(this.pingTimer);
     const every = this.options.keepaliveSeconds * 1000;
     this.pingTimer = setInterval(() => {
-      if (Date.now() - this.lastPacketAt > every * 1.5) {
+      // While paused nothing is read, PINGRESPs included: only a reader may judge.
+      if (!this.paused && Date.now() - this.lastPacketAt > every * 1.5) {
         this.fail(id, {
           code: 'KEEPALIVE_TIMEOUT',
           message: 'no answer from the broker within 1.5 keep-alive periods',
@@ -296,7 +357,9 @@ export class MqttConsumer extends EventEmitter<{
 
   private send(packet: mqttPacket.Packet, socket = this.socket): void {
     if (socket && !socket.destroyed)
-      socket.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
+      socket.write(
+        mqttPacket.generate(packet, { protocolVersion: versionOf(this.options) }),
+      );
   }
 
   private setState(s: ConsumerState): void {

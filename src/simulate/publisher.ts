@@ -24,6 +24,8 @@ export interface PublisherOptions {
   ackTimeoutMs?: number;
   /** Milliseconds to wait for the first CONNACK, default 10000. */
   connectTimeoutMs?: number;
+  /** 5 (MQTT 5, default) or 4 (MQTT 3.1.1, for brokers without MQTT 5). */
+  protocolVersion?: 4 | 5;
 }
 
 export class Publisher {
@@ -130,7 +132,7 @@ function clientOptions(o: PublisherOptions): IClientOptions {
     hostname: o.url.hostname.replace(/^\[|\]$/g, ''),
     port: Number(o.url.port) || (tls ? 8883 : 1883),
     clientId: o.clientId,
-    protocolVersion: 5,
+    protocolVersion: o.protocolVersion ?? 5,
     clean: true,
     reconnectPeriod: 1000,
     connectTimeout: o.connectTimeoutMs ?? 10_000,

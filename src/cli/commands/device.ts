@@ -28,6 +28,7 @@ import {
 import { createLogger } from '../../log.js';
 import { issueDevice } from '../../pki/issue.js';
 import { PkiStore } from '../../pki/store.js';
+import { databaseUrlOf } from '../../embedded/databaseUrl.js';
 
 const USAGE = `heru device <command> [options]
 
@@ -115,7 +116,7 @@ export async function runDevice(args: string[]): Promise<void> {
   }
   const config = readConfig(loadEnv());
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const pool = createPool(config.databaseUrl, log, { max: 2 });
+  const pool = createPool(databaseUrlOf(config), log, { max: 2 });
   try {
     await migrate(pool, log);
     await COMMANDS[command]!(pool, rest, values);

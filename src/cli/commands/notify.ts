@@ -7,6 +7,7 @@ import { createLogger } from '../../log.js';
 import { listDeliveries } from '../../notify/deliveryLog.js';
 import { NotificationHub } from '../../notify/hub.js';
 import { getRecipient } from '../../notify/recipients.js';
+import { databaseUrlOf } from '../../embedded/databaseUrl.js';
 
 const USAGE = `heru notify test <recipient-id> [--wait <seconds>]
 
@@ -24,7 +25,7 @@ export async function runNotify(args: string[]): Promise<void> {
   }
   const config = readConfig(loadEnv());
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const pool = createPool(config.databaseUrl, log, { max: 4 });
+  const pool = createPool(databaseUrlOf(config), log, { max: 4 });
   const hub = new NotificationHub({
     pool,
     config: { ...config.notify, worker: true, pollMs: 200 },

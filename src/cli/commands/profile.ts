@@ -20,6 +20,7 @@ import { loadEnv } from '../../config/env.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool, type Pool } from '../../db/pool.js';
 import { createLogger } from '../../log.js';
+import { databaseUrlOf } from '../../embedded/databaseUrl.js';
 
 const USAGE = `heru profile <command>
 
@@ -62,7 +63,7 @@ export async function runProfile(args: string[]): Promise<void> {
   }
   const config = readConfig(loadEnv());
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const pool = createPool(config.databaseUrl, log, { max: 2 });
+  const pool = createPool(databaseUrlOf(config), log, { max: 2 });
   try {
     await migrate(pool, log);
     await COMMANDS[command]!(pool, rest, values);

@@ -3,25 +3,70 @@ import { readConfig } from '../../config/config.js';
 import { loadEnv } from '../../config/env.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
+import { databaseUrlOf } from '../../embedded/databaseUrl.js';
+import { startEmbedded } from '../../embedded/embedded.js';
+import { startSimulation, type Simulation } from '../../embedded/simulation.js';
 import { runUntilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 
-async function run(roles: Roles): Promise<void> {
+/**
+ * Starts the roles. `serve` embeds what is not configured (src/embedded); the roles
+ * run apart need DATABASE_URL, or the embedded database of a running `serve`.
+ */
+async function run(roles: Roles, simulate = 0): Promise<void> {
   const env = loadEnv();
   const config = readConfig(env);
   const log = createLogger(config.logLevel);
-  const app = await startApp(roles, config, env, log);
-  runUntilSignal(() => app.close(), log);
+  const serve = roles.ingest && roles.api && roles.worker === true;
+  const embedded = serve
+    ? await startEmbedded(config, env, log, { mqtt: true })
+    : { config: { ...config, databaseUrl: databaseUrlOf(config) }, env, close: noop };
+  let app;
+  try {
+    app = await startApp(roles, embedded.config, embedded.env, log);
+  } catch (err) {
+    await embedded.close();
+    throw err;
+  }
+  const sim: Simulation | undefined =
+    simulate > 0 ? startSimulation(simulate, embedded.env, log) : undefined;
+  const started = app;
+  runUntilSignal(async () => {
+    await sim?.stop();
+    await started.close();
+    await embedded.close();
+  }, log);
 }
 
-export const runServe = (): Promise<void> => run({ ingest: true, api: true });
+const noop = (): Promise<void> => Promise.resolve();
+
+const SERVE_USAGE = 'heru serve [--simulate <devices>]';
+
+/** `--simulate N`: N simulated devices (1 to 1000) publish into the server. */
+function simulateCount(args: readonly string[]): number {
+  if (args.length === 0) return 0;
+  const n = Number(args[1]);
+  if (
+    args[0] !== '--simulate' ||
+    args.length !== 2 ||
+    !Number.isInteger(n) ||
+    n < 1 ||
+    n > 1000
+  ) {
+    throw new Error(`usage: ${SERVE_USAGE} (devices: a whole number from 1 to 1000)`);
+  }
+  return n;
+}
+
+export const runServe = (args: string[] = []): Promise<void> =>
+  run({ ingest: true, api: true, worker: true }, simulateCount(args));
 export const runIngest = (): Promise<void> => run({ ingest: true, api: false });
 export const runApi = (): Promise<void> => run({ ingest: false, api: true });
 
 export async function runMigrate(): Promise<void> {
   const config = readConfig(loadEnv());
   const log = createLogger(config.logLevel);
-  const pool = createPool(config.databaseUrl, log, { max: 1 });
+  const pool = createPool(databaseUrlOf(config), log, { max: 1 });
   try {
     const applied = await migrate(pool, log);
     console.log(

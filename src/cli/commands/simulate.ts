@@ -109,6 +109,7 @@ function publisherOptions(env: Env, c: ConnectionOptions): PublisherOptions {
     // Never the ingest's MQTT_CLIENT_ID: taking it would end the ingest's session.
     clientId: c.clientId ?? `heru-sim-${randomBytes(4).toString('hex')}`,
     maxInFlight: 32,
+    protocolVersion: mqtt.protocolVersion,
   };
   for (const k of ['username', 'password', 'caFile', 'certFile', 'keyFile'] as const) {
     const v = mqtt[k];

@@ -8,6 +8,7 @@ import { readConfig } from '../../config/config.js';
 import { loadEnv, str } from '../../config/env.js';
 import { createPool, type Pool } from '../../db/pool.js';
 import { createLogger } from '../../log.js';
+import { databaseUrlOf } from '../../embedded/databaseUrl.js';
 
 /** Never connected to: a Hedera proof file is verified without a database. */
 const UNUSED_DB = 'postgres://127.0.0.1:1/unused';
@@ -45,7 +46,7 @@ export async function runVerify(args: string[]): Promise<void> {
     needsDatabase || str(env, 'DATABASE_URL') ? env : { ...env, DATABASE_URL: UNUSED_DB },
   );
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const pool = createPool(config.databaseUrl, log, {
+  const pool = createPool(databaseUrlOf(config), log, {
     max: 2,
     applicationName: 'heru-verify',
   });

@@ -7,6 +7,7 @@ import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
 import { runUntilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
+import { databaseUrlOf } from '../../embedded/databaseUrl.js';
 
 const USAGE = `heru worker [--retry-failed]
 
@@ -33,7 +34,7 @@ export async function runWorker(args: string[]): Promise<void> {
   const config = readConfig(env);
   const log = createLogger(config.logLevel);
   if (values['retry-failed']) {
-    const pool = createPool(config.databaseUrl, log, { max: 1 });
+    const pool = createPool(databaseUrlOf(config), log, { max: 1 });
     try {
       await migrate(pool, log);
       const n = await retryFailedBatches(pool);
