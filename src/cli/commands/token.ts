@@ -8,18 +8,19 @@ import {
   TokenError,
   type TokenRow,
 } from '../../auth/tokenStore.js';
-import { readConfig, requireDatabaseUrl } from '../../config/config.js';
+import { readConfig } from '../../config/config.js';
 import { loadEnv } from '../../config/env.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool, type Pool } from '../../db/pool.js';
 import { createLogger } from '../../log.js';
+import { databaseUrlOf } from '../../embedded/databaseUrl.js';
 
 const USAGE = `heru token <command> [options]
 
   create --role viewer|operator|admin --name <name>
                       make a token and print it once; only its SHA-256 is stored.
                       The first admin token is made this way, on a host that reaches
-                      the database (DATABASE_URL).
+                      the database (DATABASE_URL, or the embedded server's own).
   list [--all] [--json]
                       live tokens (--all: revoked ones too); never the tokens themselves
   revoke <id | name>  the token stops working with its next request
@@ -94,7 +95,7 @@ export async function runToken(args: string[]): Promise<void> {
   }
   const config = readConfig(loadEnv());
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const pool = createPool(requireDatabaseUrl(config), log, { max: 2 });
+  const pool = createPool(databaseUrlOf(config), log, { max: 2 });
   try {
     await migrate(pool, log);
     await COMMANDS[command]!(pool, rest, values);
