@@ -13,6 +13,9 @@ import type { Logger } from '../log.js';
 import type { BrokerCertificates } from './certificates.js';
 
 /** Where the embedded broker listens. */
+/** Largest publish accepted, in bytes; as deploy/mosquitto's max_packet_size. */
+const MAX_PUBLISH_BYTES = 1_100_000;
+
 export interface EmbeddedBrokerOptions {
   /** TLS port on all interfaces (EMBEDDED_MQTTS_PORT, default 8883); 0 picks one. */
   tlsPort: number;
@@ -25,6 +28,8 @@ export interface EmbeddedBrokerOptions {
 export interface EmbeddedBroker {
   /** The ports in use; `plain` is absent when that listener is off or could not bind. */
   ports: { tls: number; plain?: number };
+  /** Refuses new connections and publishes; what is queued still reaches ingest. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -34,7 +39,20 @@ export async function startEmbeddedBroker(
   options: EmbeddedBrokerOptions,
   log: Logger,
 ): Promise<EmbeddedBroker> {
-  const aedes = await Aedes.createBroker({ heartbeatInterval: 60_000 });
+  let stopping = false;
+  const aedes = await Aedes.createBroker({
+    heartbeatInterval: 60_000,
+    // Refusing a publish disconnects the client without a PUBACK, so the device keeps
+    // the message and sends it again: while stopping (ingest must not miss what the
+    // broker acknowledges) and above the size a real deployment's Mosquitto accepts.
+    authorizePublish: (_client, packet, done) => {
+      if (stopping) return done(new Error('the embedded broker is stopping'));
+      if (packet.payload.length > MAX_PUBLISH_BYTES) {
+        return done(new Error(`payload over ${MAX_PUBLISH_BYTES} bytes`));
+      }
+      return done(null);
+    },
+  });
   aedes.on('clientError', (client, err) =>
     log.debug({ client: client.id, err: err.message }, 'embedded broker: client error'),
   );
@@ -74,6 +92,10 @@ export async function startEmbeddedBroker(
   );
   return {
     ports,
+    stopAccepting() {
+      stopping = true;
+      for (const s of servers) s.close();
+    },
     async close() {
       for (const s of servers) s.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

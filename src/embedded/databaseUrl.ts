@@ -45,6 +45,8 @@ export async function assertFolderFree(dataDir: string): Promise<void> {
       s.destroy();
       resolve(true);
     });
+    // Refused: the server that wrote the file is gone (killed); the folder is free.
+    s.once('error', () => resolve(false));
     s.once('close', () => resolve(false));
   });
   if (answers) {

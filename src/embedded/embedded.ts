@@ -26,6 +26,8 @@ export interface Embedded {
   env: Env;
   /** The embedded broker's TLS port and CA, when it runs. */
   broker?: { tlsPort: number; caFile: string };
+  /** Stops taking messages in (first step of a stop); queued ones still flow out. */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,12 @@ export async function startEmbedded(
       await pg.close();
     }
   };
-  const out: Embedded = { config, env, close };
+  const out: Embedded = {
+    config,
+    env,
+    close,
+    stopAccepting: () => broker?.stopAccepting(),
+  };
   try {
     if (!config.databaseUrl) {
       await assertFolderFree(config.anchor.dataDir);

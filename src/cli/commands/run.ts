@@ -1,4 +1,4 @@
-import { startApp, type Roles } from '../../app.js';
+import { startApp, type App, type Roles } from '../../app.js';
 import { readConfig } from '../../config/config.js';
 import { loadEnv } from '../../config/env.js';
 import { migrate } from '../../db/migrate.js';
@@ -20,7 +20,12 @@ async function run(roles: Roles, simulate = 0): Promise<void> {
   const serve = roles.ingest && roles.api && roles.worker === true;
   const embedded = serve
     ? await startEmbedded(config, env, log, { mqtt: true })
-    : { config: { ...config, databaseUrl: databaseUrlOf(config) }, env, close: noop };
+    : {
+        config: { ...config, databaseUrl: databaseUrlOf(config) },
+        env,
+        close: noop,
+        stopAccepting: () => undefined,
+      };
   let app;
   try {
     app = await startApp(roles, embedded.config, embedded.env, log);
@@ -33,12 +38,28 @@ async function run(roles: Roles, simulate = 0): Promise<void> {
   const started = app;
   runUntilSignal(async () => {
     await sim?.stop();
+    // An embedded broker acknowledged what it holds: stop new messages, let ingest
+    // commit what is queued, and only then stop ingest and the broker.
+    embedded.stopAccepting();
+    await drained(started);
     await started.close();
     await embedded.close();
   }, log);
 }
 
 const noop = (): Promise<void> => Promise.resolve();
+
+/** Waits (10 s at most) until ingest has had nothing pending for 300 ms. */
+async function drained(app: App): Promise<void> {
+  const pipeline = app.ingest?.pipeline;
+  if (!pipeline) return;
+  const deadline = Date.now() + 10_000;
+  let quiet = 0;
+  while (quiet < 3 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    quiet = pipeline.status().pending === 0 ? quiet + 1 : 0;
+  }
+}
 
 const SERVE_USAGE = 'heru serve [--simulate <devices>]';
 
