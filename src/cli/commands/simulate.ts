@@ -1,6 +1,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { readMqttConfig } from '../../config/config.js';
-import { loadEnv, oneOf, type Env } from '../../config/env.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { provisioningDirs } from '../../broker/dirs.js';
+import { mqttUnset, readMqttConfig } from '../../config/config.js';
+import { loadEnv, oneOf, str, type Env } from '../../config/env.js';
 import { createLogger, type Logger } from '../../log.js';
 import { runLive } from '../../simulate/live.js';
 import { readLoggerFile, toHeruV1 } from '../../simulate/loggerFile.js';
@@ -103,7 +106,8 @@ function fileOptions(c: ReplayCommand): { deviceId?: string; tz: string } {
 
 /** Broker address, TLS and credentials from the environment, --url winning. */
 function publisherOptions(env: Env, c: ConnectionOptions): PublisherOptions {
-  const mqtt = readMqttConfig(c.url ? { ...env, MQTT_URL: c.url.toString() } : env);
+  const given = c.url ? { ...env, MQTT_URL: c.url.toString() } : env;
+  const mqtt = readMqttConfig(mqttUnset(given) ? embeddedBroker(given) : given);
   const out: PublisherOptions = {
     url: mqtt.url,
     // Never the ingest's MQTT_CLIENT_ID: taking it would end the ingest's session.
@@ -116,6 +120,22 @@ function publisherOptions(env: Env, c: ConnectionOptions): PublisherOptions {
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/**
+ * With no broker named, the embedded one of a server started by `npm start` on this
+ * folder: TLS on EMBEDDED_MQTTS_PORT (8883) with the CA it created, MQTT 3.1.1.
+ */
+function embeddedBroker(env: Env): Env {
+  const caFile = join(provisioningDirs(env).pkiDir, 'ca.crt');
+  if (!existsSync(caFile)) return env;
+  const port = str(env, 'EMBEDDED_MQTTS_PORT') ?? '8883';
+  return {
+    ...env,
+    MQTT_URL: `mqtts://localhost:${port}`,
+    MQTT_CA_FILE: str(env, 'MQTT_CA_FILE') ?? caFile,
+    MQTT_PROTOCOL: str(env, 'MQTT_PROTOCOL') ?? '3.1.1',
+  };
 }
 
 /** The first SIGINT or SIGTERM aborts the signal; a second exits at once. */
