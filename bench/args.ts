@@ -41,11 +41,11 @@ const USAGE = `npm run bench -- [options]
   --window N         unacknowledged messages per publisher connection (default 1000)
   --rate N           total publish rate, messages/s (default: as fast as possible)
   --per-message N    readings per message for the second figure (default 10; 0 skips)
-  --baseline N       messages for the one-message-per-commit figure (default 20000; 0 skips)
+  --baseline N       messages for the one-message-per-commit figure (default 5000; 0 skips)
   --no-ceiling       skip the plain bulk insert
   --crash            SIGKILL the ingest at 40 % of the burst, restart, check nothing is lost
-  --runner tsx|dist  run the ingest from src/ through tsx (default), or compiled to
-                     JavaScript first, as installed (into the bench's own folder)
+  --runner dist|tsx  run the ingest compiled to JavaScript first, as installed (default;
+                     compiled into the bench's own folder), or from src/ through tsx
   --cpu-prof DIR     write a V8 CPU profile of the ingest into DIR
   --node-flags "..." extra Node.js/V8 flags for the ingest process
   --keep             keep the databases and the broker's folder
@@ -74,7 +74,7 @@ export function readOptions(argv: string[]): BenchOptions | 'help' {
       baseline: { type: 'string' },
       'no-ceiling': { type: 'boolean', default: false },
       crash: { type: 'boolean', default: false },
-      runner: { type: 'string', default: 'tsx' },
+      runner: { type: 'string', default: 'dist' },
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -94,7 +94,7 @@ export function readOptions(argv: string[]): BenchOptions | 'help' {
     rate: count(v.rate, 'rate', 0),
     perMessage: count(v['per-message'], 'per-message', 10),
     batchedReadings: Math.max(1000, Math.round(burst / 5)),
-    baseline: count(v.baseline, 'baseline', quick ? 2000 : 20_000),
+    baseline: count(v.baseline, 'baseline', quick ? 2000 : 5000),
     ceiling: v['no-ceiling'] !== true,
     crash: v.crash === true,
     runner: v.runner,

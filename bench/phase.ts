@@ -19,6 +19,8 @@ export interface PhaseSpec {
   job: Omit<PublisherJob, 'deadlineMs' | 'clientPrefix' | 'port'>;
   /** Kill the ingest when this share of the readings is stored, and restart it. */
   crashAt?: number;
+  /** Slowest rate, readings/s, before the phase gives up (after a minute's grace); default 2000. */
+  minRate?: number;
 }
 
 /** The ingest under test; `restart` starts a new one after a kill. */
@@ -148,7 +150,7 @@ export async function runPhase(
   ctx: PhaseContext,
 ): Promise<PhaseResult> {
   const readings = spec.job.messages * spec.job.perMessage;
-  const deadlineMs = 60_000 + Math.ceil(readings / 2); // at least 2,000 readings/s
+  const deadlineMs = 60_000 + Math.ceil((readings / (spec.minRate ?? 2000)) * 1000);
   const base = await storedReadings(ctx.db.client);
   const [sizes0, commits0] = await batchHistograms(ingest.current.baseUrl);
   const loadBefore = loadAverage();

@@ -3,6 +3,7 @@
  * (`heru/v1/devices/{id}/readings`): a boot counter (one per benchmark phase), a sequence number per device,
  * the device's time, temperature, humidity and signal strength.
  */
+import { isoTime } from '../src/db/pgArray.js';
 
 /** Device id of the benchmark's device number `n` (0-based). */
 export function benchDeviceId(n: number): string {
@@ -13,16 +14,19 @@ export function readingsTopic(deviceId: string): string {
   return `heru/v1/devices/${deviceId}/readings`;
 }
 
+const TEMPERATURES = Array.from({ length: 300 }, (_, i) => (4 + i / 100).toFixed(2));
+const HUMIDITIES = Array.from({ length: 100 }, (_, i) => (45 + i / 10).toFixed(1));
+
 /** One reading as JSON text; the values vary a little with the sequence number. */
 export function readingJson(boot: number, seq: number, timeMs: number): string {
-  const temperature = (4 + (seq % 300) / 100).toFixed(2);
-  const humidity = (45 + (seq % 100) / 10).toFixed(1);
-  const time = new Date(timeMs).toISOString();
+  const temperature = TEMPERATURES[seq % 300]!;
+  const humidity = HUMIDITIES[seq % 100]!;
+  const time = isoTime(new Date(timeMs));
   return `{"boot":${boot},"seq":${seq},"time":"${time}","temperature":${temperature},"humidity":${humidity},"rssi":-${60 + (seq % 20)}}`;
 }
 
 /**
- * The payload of one message: a single reading object when `perMessage` is 1, else
+ * The payload of one message (ASCII text): a single reading object when `perMessage` is 1, else
  * a JSON array of `perMessage` consecutive readings (a device flushing its buffer).
  * Reading `i` has sequence number `firstSeq + i` and time `firstTimeMs + i`: a
  * device's readings never share a time, or the rule engine would take the second as
@@ -33,10 +37,10 @@ export function payloadOf(
   firstSeq: number,
   perMessage: number,
   firstTimeMs: number,
-): Buffer {
-  if (perMessage === 1) return Buffer.from(readingJson(boot, firstSeq, firstTimeMs));
+): string {
+  if (perMessage === 1) return readingJson(boot, firstSeq, firstTimeMs);
   const items: string[] = [];
   for (let i = 0; i < perMessage; i += 1)
     items.push(readingJson(boot, firstSeq + i, firstTimeMs + i));
-  return Buffer.from(`[${items.join(',')}]`);
+  return `[${items.join(',')}]`;
 }

@@ -109,7 +109,8 @@ async function measure(
         INGEST_LINGER_MS: '0',
         MQTT_RECEIVE_MAXIMUM: '1',
       });
-      report.baseline = await runPhase(phaseSpec(o, 3, o.baseline), ingest, ctx);
+      const spec = { ...phaseSpec(o, 3, o.baseline), minRate: 50 };
+      report.baseline = await runPhase(spec, ingest, ctx);
     }
     await ingest.current.stop();
     if (o.ceiling) report.ceiling = await measureCeiling(db.url, 1, dir);

@@ -9,6 +9,7 @@ import { MqttConsumer, type ConsumerOptions } from '../mqtt/consumer.js';
 import { MappingRegistry } from '../mappings/registry.js';
 import { CODECS, codecsWith } from './codecs/index.js';
 import { Decoder } from './decoder.js';
+import { limitHeapGrowth } from './heapGrowth.js';
 import { IngestPipeline } from './pipeline.js';
 
 /** MQTT in, PostgreSQL out: the consumer, the decoder and the batching pipeline. */
@@ -36,6 +37,7 @@ export class IngestService {
     /** The device registry's check of each message; none admits every device. */
     gate?: DeviceGate;
   }): Promise<IngestService> {
+    limitHeapGrowth();
     const log = deps.log.child({ part: 'ingest' });
     // Operator mappings and device settings, kept fresh; new mapping topics are
     // subscribed to while running.
