@@ -30,6 +30,7 @@ import {
 } from './phase.js';
 import { loadAverage, statusKb } from './procStats.js';
 import { formatReport, type BenchReport } from './report.js';
+import { benchAnchor } from './anchor.js';
 
 const INGEST_CLIENT_ID = 'heru-bench-ingest';
 const TUNING = /^(INGEST_|MQTT_RECEIVE_MAXIMUM$|MAX_PAYLOAD_BYTES$|LOG_LEVEL$)/;
@@ -109,8 +110,8 @@ async function measure(
         INGEST_LINGER_MS: '0',
         MQTT_RECEIVE_MAXIMUM: '1',
       });
-      const spec = { ...phaseSpec(o, 3, o.baseline), minRate: 50 };
-      report.baseline = await runPhase(spec, ingest, ctx);
+      const naive = { ...phaseSpec(o, 3, o.baseline), minRate: 50 };
+      report.baseline = await runPhase(naive, ingest, ctx);
     }
     await ingest.current.stop();
     if (o.ceiling) report.ceiling = await measureCeiling(db.url, 1, dir);
@@ -139,6 +140,9 @@ async function main(): Promise<void> {
     const ctx = { db, brokerPort: broker.port, brokerDir: broker.dir };
     const report = await measure(o, ctx, broker.url, dir);
     console.log(formatReport(report));
+    // Anchoring with the local backends: the worker's rate, and stored → proof time.
+    const anchoring = await benchAnchor();
+    console.log(`\n${anchoring.lines.join('\n')}`);
   } finally {
     if (o.keep) {
       console.error(`bench: kept database ${db?.name ?? '-'} and ${dir}, ${broker.dir}`);
