@@ -20,6 +20,9 @@ let sql: pg.Pool;
 beforeAll(async () => {
   db = await createTestDatabase();
   sql = new pg.Pool({ connectionString: db.url.toString(), max: 2 });
+  // An idle connection ended by the server (57P01 while databases are dropped) must
+  // not surface as an unhandled error; the next query simply takes a new connection.
+  sql.on('error', () => undefined);
 });
 
 afterAll(async () => {
