@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { InputError } from '../../alarms/input.js';
 import { getProfile, setDeviceProfile } from '../../alarms/profileStore.js';
 import { provisioningDirs } from '../../broker/dirs.js';
@@ -10,11 +9,9 @@ import {
   removePassword,
   setPassword,
 } from '../../broker/passwordFile.js';
-import { readConfig } from '../../config/config.js';
 import { loadEnv } from '../../config/env.js';
 import { listDevices } from '../../db/devices.js';
-import { migrate } from '../../db/migrate.js';
-import { createPool, type Pool } from '../../db/pool.js';
+import type { Pool } from '../../db/pool.js';
 import {
   parseFingerprint,
   registrableId,
@@ -25,10 +22,9 @@ import {
   registerDevice,
   updateDevice,
 } from '../../devices/registryStore.js';
-import { createLogger } from '../../log.js';
 import { issueDevice } from '../../pki/issue.js';
 import { PkiStore } from '../../pki/store.js';
-import { databaseUrlOf } from '../../embedded/databaseUrl.js';
+import { pickCommand, type ValuesOf, withDatabase } from '../subcommand.js';
 
 const USAGE = `heru device <command> [options]
 
@@ -62,9 +58,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<
-  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
->['values'];
+type Values = ValuesOf<typeof OPTIONS>;
 
 type Command = (pool: Pool, args: string[], v: Values) => Promise<void>;
 
@@ -103,28 +97,14 @@ const COMMANDS: Record<string, Command> = {
 
 /** `heru device …`: the device registry. */
 export async function runDevice(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: OPTIONS,
-    allowPositionals: true,
-  });
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || !(command in COMMANDS)) {
-    console.log(USAGE);
-    process.exitCode = values.help ? 0 : 2;
-    return;
-  }
-  const config = readConfig(loadEnv());
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const pool = createPool(databaseUrlOf(config), log, { max: 2 });
+  const picked = pickCommand(args, OPTIONS, COMMANDS, USAGE);
+  if (!picked) return;
+  const { name, rest, values } = picked;
   try {
-    await migrate(pool, log);
-    await COMMANDS[command]!(pool, rest, values);
+    await withDatabase((pool) => COMMANDS[name]!(pool, rest, values));
   } catch (err) {
     if (err instanceof InputError) throw new Error(err.message);
     throw err;
-  } finally {
-    await pool.end();
   }
 }
 

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { provisioningDirs } from '../../broker/dirs.js';
 import { loadEnv } from '../../config/env.js';
 import {
@@ -16,6 +15,7 @@ import {
   type Issued,
 } from '../../pki/issue.js';
 import { PkiError, PkiStore } from '../../pki/store.js';
+import { pickCommand, type ValuesOf } from '../subcommand.js';
 
 const USAGE = `heru pki <command> [options]
 
@@ -49,9 +49,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<
-  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
->['values'];
+type Values = ValuesOf<typeof OPTIONS>;
 
 type Command = (store: PkiStore, args: string[], v: Values) => Promise<void>;
 
@@ -123,19 +121,11 @@ const COMMANDS: Record<string, Command> = {
 
 /** `heru pki …`: the fleet's certificates. */
 export async function runPki(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: OPTIONS,
-    allowPositionals: true,
-  });
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || !(command in COMMANDS)) {
-    console.log(USAGE);
-    process.exitCode = values.help ? 0 : 2;
-    return;
-  }
+  const picked = pickCommand(args, OPTIONS, COMMANDS, USAGE);
+  if (!picked) return;
+  const { name, rest, values } = picked;
   const store = new PkiStore(values.dir ?? provisioningDirs(loadEnv()).pkiDir);
-  await COMMANDS[command]!(store, rest, values);
+  await COMMANDS[name]!(store, rest, values);
 }
 
 function printIssued(what: string, issued: Issued): void {

@@ -1,5 +1,4 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
 import { isRole } from '../../auth/roles.js';
 import {
   createToken,
@@ -8,12 +7,8 @@ import {
   TokenError,
   type TokenRow,
 } from '../../auth/tokenStore.js';
-import { readConfig } from '../../config/config.js';
-import { loadEnv } from '../../config/env.js';
-import { migrate } from '../../db/migrate.js';
-import { createPool, type Pool } from '../../db/pool.js';
-import { createLogger } from '../../log.js';
-import { databaseUrlOf } from '../../embedded/databaseUrl.js';
+import type { Pool } from '../../db/pool.js';
+import { pickCommand, type ValuesOf, withDatabase } from '../subcommand.js';
 
 const USAGE = `heru token <command> [options]
 
@@ -38,9 +33,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<
-  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
->['values'];
+type Values = ValuesOf<typeof OPTIONS>;
 
 type Command = (pool: Pool, args: string[], v: Values) => Promise<void>;
 
@@ -82,28 +75,14 @@ const COMMANDS: Record<string, Command> = {
 
 /** `heru token create|list|revoke`. */
 export async function runToken(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: OPTIONS,
-    allowPositionals: true,
-  });
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || !(command in COMMANDS)) {
-    console.log(USAGE);
-    process.exitCode = values.help ? 0 : 2;
-    return;
-  }
-  const config = readConfig(loadEnv());
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const pool = createPool(databaseUrlOf(config), log, { max: 2 });
+  const picked = pickCommand(args, OPTIONS, COMMANDS, USAGE);
+  if (!picked) return;
+  const { name, rest, values } = picked;
   try {
-    await migrate(pool, log);
-    await COMMANDS[command]!(pool, rest, values);
+    await withDatabase((pool) => COMMANDS[name]!(pool, rest, values));
   } catch (err) {
     if (err instanceof TokenError) throw new Error(err.message);
     throw err;
-  } finally {
-    await pool.end();
   }
 }
 
