@@ -9,36 +9,36 @@
  * `refreshMs`, which also covers a notification lost while the listening connection
  * was down. A failed refresh keeps the last registry and is retried.
  */
-import type { Pool, PoolClient } from '../db/pool.js';
+import { NotifiedRefresh } from '../db/notifiedRefresh.js';
+import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { RegistryView } from './deviceGate.js';
 import type { DeviceStatus } from './registration.js';
 
 /** Milliseconds between two loads without a notification, default 30 000. */
 export const REGISTRY_REFRESH_MS = 30_000;
-const RELISTEN_MS = 5_000;
-const CHANNEL = 'heru_devices';
 
 export class DeviceRegistryCache implements RegistryView {
   private statuses = new Map<string, DeviceStatus>();
-  private listener: PoolClient | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private relisten: NodeJS.Timeout | undefined;
-  private closed = false;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly keeper: NotifiedRefresh;
 
   constructor(
     private readonly pool: Pool,
     private readonly log: Logger,
-    private readonly refreshMs = REGISTRY_REFRESH_MS,
-  ) {}
+    refreshMs = REGISTRY_REFRESH_MS,
+  ) {
+    this.keeper = new NotifiedRefresh({
+      pool,
+      log,
+      channel: 'heru_devices',
+      what: 'device registry',
+      refreshMs,
+      load: () => this.load(),
+    });
+  }
 
-  async start(): Promise<void> {
-    await this.load();
-    await this.listen(false);
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
-    this.timer.unref();
+  start(): Promise<void> {
+    return this.keeper.start();
   }
 
   statusOf(deviceId: string): DeviceStatus | undefined {
@@ -52,33 +52,11 @@ export class DeviceRegistryCache implements RegistryView {
 
   /** Loads again; calls made while a load runs are served by one more load after it. */
   refresh(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.load();
-        } catch (err) {
-          this.log.warn(
-            { err: (err as Error).message },
-            'device registry refresh failed',
-          );
-        }
-      } while (this.again && !this.closed);
-      this.running = undefined;
-    })();
-    return this.running;
+    return this.keeper.refresh();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
-    clearTimeout(this.relisten);
-    this.dropListener();
-    await this.running;
+  close(): Promise<void> {
+    return this.keeper.close();
   }
 
   private async load(): Promise<void> {
@@ -97,40 +75,5 @@ export class DeviceRegistryCache implements RegistryView {
     let n = 0;
     for (const s of this.statuses.values()) if (s === 'disabled') n += 1;
     return n;
-  }
-
-  private async listen(catchUp: boolean): Promise<void> {
-    if (this.closed) return;
-    let client: PoolClient | undefined;
-    const lost = (err: Error): void => {
-      if (client === undefined || this.listener !== client || this.closed) return;
-      this.log.warn(
-        { err: err.message },
-        'device registry listener lost; listening again',
-      );
-      this.dropListener();
-      this.relisten = setTimeout(() => void this.listen(true), RELISTEN_MS);
-    };
-    try {
-      client = await this.pool.connect();
-      this.listener = client;
-      client.on('notification', () => void this.refresh());
-      client.on('error', lost);
-      await client.query(`listen ${CHANNEL}`);
-      // Whatever changed while nobody listened.
-      if (catchUp) await this.refresh();
-    } catch (err) {
-      if (client === undefined) {
-        this.log.warn({ err: (err as Error).message }, 'device registry listener failed');
-        this.relisten = setTimeout(() => void this.listen(true), RELISTEN_MS);
-      } else lost(err as Error);
-    }
-  }
-
-  private dropListener(): void {
-    const client = this.listener;
-    this.listener = undefined;
-    // Not returned to the pool: a listening connection would keep its LISTEN.
-    client?.release(true);
   }
 }

@@ -10,7 +10,8 @@
  * subscribes to new ones at once.
  */
 import { EventEmitter } from 'node:events';
-import type { Pool, PoolClient } from '../db/pool.js';
+import { NotifiedRefresh } from '../db/notifiedRefresh.js';
+import type { Pool } from '../db/pool.js';
 import type { MappingSource } from '../ingest/codecs/mapped.js';
 import {
   DEFAULT_DEVICE_SETTINGS,
@@ -25,8 +26,6 @@ import { compileStored, listMappings } from './mappingStore.js';
 
 /** Milliseconds between two loads without a notification, default 60 000. */
 export const MAPPING_REFRESH_MS = 60_000;
-const RELISTEN_MS = 5_000;
-const CHANNEL = 'heru_mappings';
 
 export class MappingRegistry
   extends EventEmitter<{ topics: [readonly string[]] }>
@@ -35,27 +34,27 @@ export class MappingRegistry
   private current: readonly Mapping[] = [];
   private settings = new Map<string, DeviceSettings>();
   private signature = '';
-  private listener: PoolClient | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private relisten: NodeJS.Timeout | undefined;
-  private closed = false;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly keeper: NotifiedRefresh;
 
   constructor(
     private readonly pool: Pool,
     private readonly log: Logger,
-    private readonly refreshMs = MAPPING_REFRESH_MS,
+    refreshMs = MAPPING_REFRESH_MS,
   ) {
     super();
+    this.keeper = new NotifiedRefresh({
+      pool,
+      log,
+      channel: 'heru_mappings',
+      what: 'mapping',
+      refreshMs,
+      load: () => this.load(),
+    });
   }
 
   /** Loads everything once (a failure is thrown), then keeps it fresh. */
-  async start(): Promise<void> {
-    await this.load();
-    await this.listen();
-    this.timer = setInterval(() => void this.refresh(), this.refreshMs);
-    this.timer.unref();
+  start(): Promise<void> {
+    return this.keeper.start();
   }
 
   mappings(): readonly Mapping[] {
@@ -73,30 +72,11 @@ export class MappingRegistry
 
   /** Loads again; calls made while a load runs are served by one more load after it. */
   refresh(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.load();
-        } catch (err) {
-          this.log.warn({ err: (err as Error).message }, 'mapping refresh failed');
-        }
-      } while (this.again && !this.closed);
-      this.running = undefined;
-    })();
-    return this.running;
+    return this.keeper.refresh();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
-    clearTimeout(this.relisten);
-    this.dropListener();
-    await this.running;
+  close(): Promise<void> {
+    return this.keeper.close();
   }
 
   private async load(): Promise<void> {
@@ -122,40 +102,5 @@ export class MappingRegistry
       this.log.info({ mappings: mappings.map((m) => m.name) }, 'mappings loaded');
       this.emit('topics', this.topics());
     }
-  }
-
-  private async listen(catchUp = false): Promise<void> {
-    if (this.closed) return;
-    let client: PoolClient | undefined;
-    const lost = (err: Error): void => {
-      if (client === undefined || this.listener !== client || this.closed) return;
-      this.log.warn({ err: err.message }, 'mapping listener lost; listening again');
-      this.dropListener();
-      this.relisten = setTimeout(() => void this.listen(true), RELISTEN_MS);
-    };
-    try {
-      client = await this.pool.connect();
-      this.listener = client;
-      client.on('notification', () => void this.refresh());
-      client.on('error', lost);
-      await client.query(`listen ${CHANNEL}`);
-      // Whatever changed while nobody listened.
-      if (catchUp) await this.refresh();
-    } catch (err) {
-      if (client === undefined) {
-        this.log.warn(
-          { err: (err as Error).message },
-          'mapping listener failed; retrying',
-        );
-        this.relisten = setTimeout(() => void this.listen(true), RELISTEN_MS);
-      } else lost(err as Error);
-    }
-  }
-
-  private dropListener(): void {
-    const client = this.listener;
-    this.listener = undefined;
-    // Not returned to the pool: a listening connection would keep its LISTEN.
-    client?.release(true);
   }
 }
