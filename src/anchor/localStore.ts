@@ -5,10 +5,10 @@
  * file or none. Every pin is also appended to `pins.log`, one line each, which is how
  * an operator (or a test) sees how often something was pinned.
  */
-import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HealthEntry } from '../health.js';
+import { writeWholeFile } from '../wholeFile.js';
 import type { IpfsBackend } from './backends.js';
 import { cidOf, isCid, normalCid } from './cid.js';
 
@@ -27,21 +27,7 @@ export class LocalStore implements IpfsBackend {
   async pin(bytes: Uint8Array, name: string): Promise<string> {
     const cid = await cidOf(bytes);
     await mkdir(this.objects, { recursive: true });
-    const final = this.pathOf(cid);
-    const temp = `${final}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const file = await open(temp, 'wx');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    try {
-      await rename(temp, final);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    await writeWholeFile(this.pathOf(cid), bytes);
     const safeName = name.replace(/[^\w.:-]/g, '_');
     await appendFile(this.pinLog, `${new Date().toISOString()} ${cid} ${safeName}\n`);
     return cid;

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeWholeFile } from '../wholeFile.js';
 import { normalCid } from './cid.js';
 
 /**
@@ -13,21 +13,7 @@ export class PinnedCopies {
 
   async put(cid: string, bytes: Uint8Array): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const final = this.pathOf(cid);
-    const temp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
-    const file = await open(temp, 'wx');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    try {
-      await rename(temp, final);
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
-    }
+    await writeWholeFile(this.pathOf(cid), bytes);
   }
 
   /** The copy's bytes, or undefined when there is none. */

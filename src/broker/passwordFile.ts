@@ -11,8 +11,9 @@
  * 0600 and replaced by rename; a password is never written anywhere else.
  */
 import { pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeWholeFile } from '../wholeFile.js';
 
 /**
  * PBKDF2 iterations of a new hash, default 1000 (Mosquitto's own default is 101).
@@ -106,13 +107,5 @@ async function writePasswordFile(
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const text = [...users].map(([u, h]) => `${u}:${h}\n`).join('');
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
-    await chmod(tmp, 0o600);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeWholeFile(path, text, 0o600);
 }

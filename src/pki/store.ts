@@ -12,9 +12,9 @@
  * is written, and replaced by rename, so no reader ever sees a key half written or
  * readable by others.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { writeWholeFile } from '../wholeFile.js';
 import { importSigningKey } from './keys.js';
 import { x509, type CryptoKey } from './x509.js';
 
@@ -123,15 +123,6 @@ export class PkiStore {
 
   private async writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      // `wx`: a fresh file, created with its final mode before anything is written.
-      await writeFile(tmp, text, { mode, flag: 'wx' });
-      await chmod(tmp, mode);
-      await rename(tmp, path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    await writeWholeFile(path, text, mode);
   }
 }
