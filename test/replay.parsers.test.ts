@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFridgeTag } from '../src/simulate/fridgeTag.js';
-import { zoneResolver } from '../src/simulate/localTime.js';
+import { zoneResolver } from '../src/ingest/codecs/zoneResolver.js';
 import { parseLoggerText, toHeruV1 } from '../src/simulate/loggerFile.js';
 import { parseRuuviCsv } from '../src/simulate/ruuviCsv.js';
 
@@ -141,12 +141,12 @@ describe('local times in a zone with daylight saving time', () => {
   const berlin = zoneResolver('Europe/Berlin');
 
   it('reads a time that occurs twice in autumn as its first occurrence', () => {
-    const t = berlin({ year: 2022, month: 10, day: 30, hour: 2, minute: 30 });
+    const t = berlin({ year: 2022, month: 10, day: 30, hour: 2, minute: 30, second: 0 });
     expect(t).toBe(Date.UTC(2022, 9, 30, 0, 30));
   });
 
   it('reads a time skipped in spring with the offset before the change', () => {
-    const t = berlin({ year: 2022, month: 3, day: 27, hour: 2, minute: 30 });
+    const t = berlin({ year: 2022, month: 3, day: 27, hour: 2, minute: 30, second: 0 });
     expect(t).toBe(Date.UTC(2022, 2, 27, 1, 30));
   });
 

@@ -13,7 +13,7 @@
  *
  * in the logger's local time, without a zone.
  */
-import type { ZoneResolver } from './localTime.js';
+import type { WallClock } from '../ingest/codecs/isoTime.js';
 import { LoggerFileError, type LoggedReading } from './loggedReading.js';
 
 export interface FridgeTagReading extends LoggedReading {
@@ -40,7 +40,7 @@ export function looksLikeFridgeTag(text: string): boolean {
 }
 
 /** Parses the export; `zone` says how to read its local times. Pure. */
-export function parseFridgeTag(text: string, zone: ZoneResolver): FridgeTagExport {
+export function parseFridgeTag(text: string, zone: WallClock): FridgeTagExport {
   const lines = text.split(/\r?\n/);
   const result: FridgeTagExport = {
     serial: undefined,
@@ -78,7 +78,7 @@ function readConf(line: string, into: FridgeTagExport): void {
 function readData(
   line: string,
   lineNo: number,
-  zone: ZoneResolver,
+  zone: WallClock,
   into: FridgeTagReading[],
 ): void {
   if (DATA_HEADER.test(line)) return;
@@ -101,7 +101,7 @@ function readData(
     throw new LoggerFileError(lineNo, `no such time: ${line.trim().split('\t')[0]}`);
   }
   into.push({
-    timeMs: zone({ year, month, day, hour, minute }),
+    timeMs: zone({ year, month, day, hour, minute, second: 0 }),
     temperature: Number(m[6]),
     outOfLimits: m[7] === 'x',
   });

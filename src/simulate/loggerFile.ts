@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { isValidDeviceId } from '../ingest/deviceId.js';
 import { looksLikeFridgeTag, parseFridgeTag } from './fridgeTag.js';
-import { zoneResolver } from './localTime.js';
+import { zoneResolver } from '../ingest/codecs/zoneResolver.js';
 import { LoggerFileError, type LoggedReading } from './loggedReading.js';
 import type { HeruV1Reading } from './payload.js';
 import { looksLikeRuuviCsv, parseRuuviCsv } from './ruuviCsv.js';

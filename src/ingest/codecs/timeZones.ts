@@ -1,4 +1,4 @@
-import { zoneResolver } from '../../simulate/localTime.js';
+import { zoneResolver } from './zoneResolver.js';
 import { wallAsUtc, type WallClock } from './isoTime.js';
 
 /** Zones are few and their formatters costly to build: one per zone, kept. */

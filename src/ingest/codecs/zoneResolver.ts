@@ -4,18 +4,7 @@
  * (`+02:00`).
  */
 
-/** Wall-clock fields of a local time; month 1–12. */
-export interface WallTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second?: number;
-}
-
-/** A function from wall-clock fields to milliseconds since 1970 (UTC). */
-export type ZoneResolver = (wall: WallTime) => number;
+import { wallAsUtc, type WallClock } from './isoTime.js';
 
 /**
  * The resolver for `zone`. Throws when the zone is unknown. In a zone with daylight
@@ -23,7 +12,7 @@ export type ZoneResolver = (wall: WallTime) => number;
  * occurrence and one that does not occur (spring) is read with the offset before the
  * change.
  */
-export function zoneResolver(zone: string): ZoneResolver {
+export function zoneResolver(zone: string): WallClock {
   const fixed = fixedOffsetMs(zone);
   if (fixed !== undefined) return (w) => wallAsUtc(w) - fixed;
   const format = formatterFor(zone);
@@ -41,10 +30,6 @@ export function zoneResolver(zone: string): ZoneResolver {
 }
 
 const DAY_MS = 86_400_000;
-
-function wallAsUtc(w: WallTime): number {
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second ?? 0);
-}
 
 function fixedOffsetMs(zone: string): number | undefined {
   if (/^(UTC|GMT|Z)$/i.test(zone)) return 0;
