@@ -3,7 +3,7 @@
  * answer comes from memory (registryCache.ts keeps it fresh), never from a query.
  */
 import { Quarantine } from '../ingest/reasons.js';
-import type { DeviceStatus } from './registration.js';
+import type { RegistrationStatus } from './registration.js';
 
 /** What the decoder asks; `admit` throws a Quarantine for a device that may not send. */
 export interface DeviceGate {
@@ -12,7 +12,7 @@ export interface DeviceGate {
 
 /** What the gate knows of a device: its status, or undefined when nobody registered it. */
 export interface RegistryView {
-  statusOf(deviceId: string): DeviceStatus | undefined;
+  statusOf(deviceId: string): RegistrationStatus | undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { InputError, actor, bodyObject, comment } from '../alarms/input.js';
 import { isValidDeviceId } from '../ingest/deviceId.js';
 
 export const DEVICE_STATUSES = ['active', 'disabled'] as const;
-export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+export type RegistrationStatus = (typeof DEVICE_STATUSES)[number];
 
 /** How a device proves who it is to the broker. */
 export const CREDENTIAL_KINDS = ['certificate', 'password', 'none'] as const;
@@ -28,7 +28,7 @@ export const RESERVED_DEVICE_IDS: readonly string[] = [
 
 /** The registry fields that can be set; absent ones are left as they are. */
 export interface RegistryFields {
-  status?: DeviceStatus;
+  status?: RegistrationStatus;
   site?: string | null;
   credentials?: CredentialKind;
   certFingerprint?: string | null;

@@ -13,13 +13,13 @@ import { NotifiedRefresh } from '../db/notifiedRefresh.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { RegistryView } from './deviceGate.js';
-import type { DeviceStatus } from './registration.js';
+import type { RegistrationStatus } from './registration.js';
 
 /** Milliseconds between two loads without a notification, default 30 000. */
 export const REGISTRY_REFRESH_MS = 30_000;
 
 export class DeviceRegistryCache implements RegistryView {
-  private statuses = new Map<string, DeviceStatus>();
+  private statuses = new Map<string, RegistrationStatus>();
   private readonly keeper: NotifiedRefresh;
 
   constructor(
@@ -41,7 +41,7 @@ export class DeviceRegistryCache implements RegistryView {
     return this.keeper.start();
   }
 
-  statusOf(deviceId: string): DeviceStatus | undefined {
+  statusOf(deviceId: string): RegistrationStatus | undefined {
     return this.statuses.get(deviceId);
   }
 
@@ -60,7 +60,10 @@ export class DeviceRegistryCache implements RegistryView {
   }
 
   private async load(): Promise<void> {
-    const { rows } = await this.pool.query<{ device_id: string; status: DeviceStatus }>(
+    const { rows } = await this.pool.query<{
+      device_id: string;
+      status: RegistrationStatus;
+    }>(
       `select device_id, status from device
        where registered_at is not null or status <> 'active'`,
     );

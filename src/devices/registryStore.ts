@@ -5,7 +5,7 @@
 import { transaction, type Pool, type PoolClient } from '../db/pool.js';
 import type {
   CredentialKind,
-  DeviceStatus,
+  RegistrationStatus,
   Registration,
   RegistryFields,
   RegistryPatch,
@@ -14,7 +14,7 @@ import type {
 /** A device's registry fields as the API shows them. */
 export interface RegistryRow {
   device_id: string;
-  status: DeviceStatus;
+  status: RegistrationStatus;
   site: string | null;
   credentials: CredentialKind | null;
   cert_fingerprint: string | null;

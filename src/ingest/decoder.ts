@@ -1,6 +1,6 @@
 import type { IngestConfig } from '../config/config.js';
 import type { Codec } from './codecs/index.js';
-import type { DecodeContext, DeviceStatus } from './codecs/codec.js';
+import type { DecodeContext, DeviceReport } from './codecs/codec.js';
 import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from './codecs/deviceSettings.js';
 import { chooseTime } from './deviceClock.js';
 import { isValidDeviceId } from './deviceId.js';
@@ -35,7 +35,7 @@ export interface DecodedMessage {
   readings: Reading[];
   quarantine: Quarantine | null;
   /** A status message's news of its device (online, signal); it has no readings. */
-  status?: DeviceStatus;
+  status?: DeviceReport;
 }
 
 interface CheckedValues {

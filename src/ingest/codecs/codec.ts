@@ -5,7 +5,7 @@ import { DEFAULT_DEVICE_SETTINGS, type DeviceSettings } from './deviceSettings.j
  * A device's own state, sent beside its readings (Tasmota's LWT and STATE, ESPHome's
  * status topic): stored in `device_status`, never a reading and never quarantined.
  */
-export interface DeviceStatus {
+export interface DeviceReport {
   /** Online (birth message) or offline (last will); absent when the message does not say. */
   online?: boolean;
   /** Wi-Fi signal, dBm. */
@@ -17,7 +17,7 @@ export interface Decoded {
   deviceId: string;
   drafts: ReadingDraft[];
   /** Set when the message is a status message; its `drafts` are then empty. */
-  status?: DeviceStatus;
+  status?: DeviceReport;
 }
 
 /** What a codec may know beyond the payload. */
