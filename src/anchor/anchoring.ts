@@ -37,7 +37,7 @@ export async function startAnchoring(o: {
 }): Promise<Anchoring> {
   const cfg = o.config.anchor;
   const useQueue = o.worker || (o.ingest && cfg.redisUrl !== undefined);
-  const queue = useQueue ? createQueue(cfg, o.log) : undefined;
+  const queue = useQueue ? await createQueue(cfg, o.log) : undefined;
   const metrics = createAnchorMetrics(o.registry);
 
   let worker: AnchorWorker | undefined;

@@ -1,6 +1,3 @@
-import { importer } from 'ipfs-unixfs-importer';
-import { fixedSize } from 'ipfs-unixfs-importer/chunker';
-import { balanced } from 'ipfs-unixfs-importer/layout';
 import { CID } from 'multiformats/cid';
 
 /**
@@ -20,6 +17,12 @@ const discard = { put: (cid: CID): CID => cid };
  * when asked for CID version 1, computed here without any network.
  */
 export async function cidOf(bytes: Uint8Array): Promise<string> {
+  // Imported at the first CID rather than at start: the importer is slow to load.
+  const [{ importer }, { fixedSize }, { balanced }] = await Promise.all([
+    import('ipfs-unixfs-importer'),
+    import('ipfs-unixfs-importer/chunker'),
+    import('ipfs-unixfs-importer/layout'),
+  ]);
   const entries = importer([{ content: bytes }], discard, {
     cidVersion: 1,
     rawLeaves: true,

@@ -11,7 +11,6 @@ import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import type { JobQueue } from '../queue/jobQueue.js';
 import { MemoryQueue } from '../queue/memoryQueue.js';
-import { RedisQueue } from '../queue/redisQueue.js';
 import type { IpfsBackend, LedgerBackend } from './backends.js';
 import {
   backendsFromConfig,
@@ -24,9 +23,11 @@ import { LocalLedger } from './localLedger.js';
 import { LocalStore } from './localStore.js';
 import type { ManifestReader, LedgerReader } from './verify.js';
 
-export function createQueue(config: AnchorConfig, log: Logger): JobQueue {
+/** The in-process queue, or BullMQ's with REDIS_URL (imported only then: slow to load). */
+export async function createQueue(config: AnchorConfig, log: Logger): Promise<JobQueue> {
   const queueLog = log.child({ part: 'queue' });
   if (!config.redisUrl) return new MemoryQueue(queueLog);
+  const { RedisQueue } = await import('../queue/redisQueue.js');
   return new RedisQueue({ url: config.redisUrl, name: config.queueName }, queueLog);
 }
 

@@ -30,13 +30,17 @@ export interface MqttConfig {
 
 export interface IngestConfig {
   /**
-   * Most messages in one commit, default 5000. Each commit also updates the counters
-   * of every device in it; larger commits pay that once for more readings.
+   * Most readings in one commit (a message counts as its readings, at least one),
+   * default 5000. Each commit also updates the counters of every device in it; larger
+   * commits pay that once for more readings.
    */
   batchSize: number;
   /** Milliseconds a partial batch waits for more messages, default 5. */
   lingerMs: number;
-  /** Messages held in memory before the socket is paused, default 20000. */
+  /**
+   * Readings (counted as for batchSize) held in memory before the socket is paused,
+   * default 20000.
+   */
   maxPending: number;
   /** Largest payload accepted, in bytes, default 262144. */
   maxPayloadBytes: number;
@@ -153,12 +157,17 @@ function readMqttUrl(env: Env): URL {
   return new URL(`${scheme}//${u.host.split(':')[0]}:${u.port || port}`);
 }
 
+/** Ingest's fixed client id: MQTT_CLIENT_ID, default `heru-ingest-{hostname}`. */
+export function mqttClientId(env: Env): string {
+  return str(env, 'MQTT_CLIENT_ID') ?? `heru-ingest-${hostname()}`;
+}
+
 /** The broker settings of the ingest role. */
 export function readMqttConfig(env: Env): MqttConfig {
   const u = readMqttUrl(env);
   const cfg: MqttConfig = {
     url: u,
-    clientId: str(env, 'MQTT_CLIENT_ID') ?? `heru-ingest-${hostname()}`,
+    clientId: mqttClientId(env),
     receiveMaximum: int(env, 'MQTT_RECEIVE_MAXIMUM', 1000, { min: 1, max: 65535 }),
     keepaliveSeconds: int(env, 'MQTT_KEEPALIVE', 30, { min: 5, max: 3600 }),
     protocolVersion:

@@ -1,7 +1,6 @@
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { createCa, issueServer } from '../pki/issue.js';
-import { PkiStore } from '../pki/store.js';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 
 /** Paths of the embedded broker's TLS files. */
@@ -27,15 +26,28 @@ export async function brokerCertificates(
   pkiDir: string,
   log: Logger,
 ): Promise<BrokerCertificates> {
-  const store = new PkiStore(pkiDir);
-  if (!(await exists(store.caCert))) {
+  // The names of src/pki/store.ts. The PKI code (and its X.509 library, slow to
+  // load) is imported only when something has to be created.
+  const dir = resolve(pkiDir);
+  const files = {
+    caFile: join(dir, 'ca.crt'),
+    certFile: join(dir, 'server.crt'),
+    keyFile: join(dir, 'server.key'),
+  };
+  const [ca, server] = await Promise.all([exists(files.caFile), exists(files.certFile)]);
+  if (ca && server) return files;
+  const [{ createCa, issueServer }, { PkiStore }] = await Promise.all([
+    import('../pki/issue.js'),
+    import('../pki/store.js'),
+  ]);
+  const store = new PkiStore(dir);
+  if (!ca) {
     await createCa(store);
     log.info({ caFile: store.caCert }, 'embedded broker: fleet CA created');
   }
-  const pair = store.pair('server');
-  if (!(await exists(pair.cert))) {
+  if (!server) {
     await issueServer(store, { names: ['localhost', '127.0.0.1', '::1', hostname()] });
-    log.info({ certFile: pair.cert }, 'embedded broker: server certificate created');
+    log.info({ certFile: files.certFile }, 'embedded broker: server certificate created');
   }
-  return { caFile: store.caCert, certFile: pair.cert, keyFile: pair.key };
+  return files;
 }

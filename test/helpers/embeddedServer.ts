@@ -25,19 +25,24 @@ export class EmbeddedServer {
     private readonly dataDir: string,
     readonly ports: Ports,
     private readonly extraEnv: Record<string, string> = {},
+    private readonly args: string[] = [],
   ) {}
 
-  /** A server on free ports; `env` overrides, e.g. DATABASE_URL for a real one. */
+  /**
+   * A server on free ports; `env` overrides, e.g. DATABASE_URL for a real one;
+   * `args` follow `serve` (`--simulate 2`).
+   */
   static async create(
     dataDir: string,
     env: Record<string, string> = {},
+    args: string[] = [],
   ): Promise<EmbeddedServer> {
     const ports = {
       http: await freePort(),
       mqtts: await freePort(),
       mqtt: await freePort(),
     };
-    return new EmbeddedServer(dataDir, ports, env);
+    return new EmbeddedServer(dataDir, ports, env, args);
   }
 
   /** The messages logged so far. */
@@ -50,7 +55,7 @@ export class EmbeddedServer {
     const began = Date.now();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'serve'],
+      ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...this.args],
       {
         cwd: REPO_ROOT,
         env: this.env(),
@@ -84,6 +89,14 @@ export class EmbeddedServer {
       (r) => r.status,
       () => undefined,
     );
+  }
+
+  /** Kills the server with SIGKILL: no drain, no close, as a crash. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await this.exited;
   }
 
   async stop(): Promise<void> {

@@ -1,11 +1,12 @@
-import { startApp, type App, type Roles } from '../../app.js';
+import type { App, Roles } from '../../app.js';
 import { readConfig } from '../../config/config.js';
 import { loadEnv } from '../../config/env.js';
+import { assertPortFree, listenError } from '../../config/portInUse.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
 import { databaseUrlOf } from '../../embedded/databaseUrl.js';
 import { startEmbedded } from '../../embedded/embedded.js';
-import { startSimulation, type Simulation } from '../../embedded/simulation.js';
+import type { Simulation } from '../../embedded/simulation.js';
 import { runUntilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 
@@ -17,24 +18,41 @@ async function run(roles: Roles, simulate = 0): Promise<void> {
   const env = loadEnv();
   const config = readConfig(env);
   const log = createLogger(config.logLevel);
+  const http = { host: config.http.host, port: config.http.port };
+  await assertPortFree('HTTP_PORT', http);
+  // The application's modules load while the embedded parts start (PGlite's start is
+  // mostly disk and WebAssembly compilation, off this thread).
+  const appModule = import('../../app.js');
+  appModule.catch(() => undefined);
   const serve = roles.ingest && roles.api && roles.worker === true;
   const embedded = serve
     ? await startEmbedded(config, env, log, { mqtt: true })
     : {
         config: { ...config, databaseUrl: databaseUrlOf(config) },
         env,
+        simulationEnv: env,
         close: noop,
         stopAccepting: () => undefined,
       };
   let app;
   try {
-    app = await startApp(roles, embedded.config, embedded.env, log);
+    const { startApp } = await appModule;
+    app = await startApp(roles, embedded.config, embedded.env, log).catch((err) => {
+      const listening = (err as NodeJS.ErrnoException).syscall === 'listen';
+      throw listening ? listenError('HTTP_PORT', http, err) : err;
+    });
   } catch (err) {
     await embedded.close();
     throw err;
   }
   const sim: Simulation | undefined =
-    simulate > 0 ? startSimulation(simulate, embedded.env, log) : undefined;
+    simulate > 0
+      ? (await import('../../embedded/simulation.js')).startSimulation(
+          simulate,
+          embedded.simulationEnv,
+          log,
+        )
+      : undefined;
   const started = app;
   runUntilSignal(async () => {
     await sim?.stop();
