@@ -4,6 +4,12 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dashboard (web/) is bundled into dist/web by scripts/build-web.ts in `prepare`.
+COPY web ./web
+COPY scripts ./scripts
+# `prepare` also builds a ready embedded database from the migrations
+# (dist/pgdata-template: a quick first `serve` without DATABASE_URL).
+COPY migrations ./migrations
 # `npm ci` builds dist/ (the prepare script); the dev tools are dropped afterwards.
 RUN npm ci && npm prune --omit=dev
 

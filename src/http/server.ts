@@ -18,6 +18,7 @@ import { mappingRoutes } from './routes/mappings.js';
 import { deviceSettingRoutes } from './routes/deviceSettings.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { installApiAuth } from './apiAuth.js';
+import { installDashboard } from './dashboard.js';
 import { DEFAULT_AUTH_CONFIG, type AuthConfig } from '../auth/authConfig.js';
 import type { AlarmNotifier } from '../alarms/notifier.js';
 import type { NotificationHub } from '../notify/hub.js';
@@ -85,6 +86,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   if (deps.api) reportRoutes(app, deps.pool);
   if (deps.api) mappingRoutes(app, deps.pool);
   if (deps.api) deviceSettingRoutes(app, deps.pool);
+  if (deps.api) installDashboard(app, deps.pool, deps.log);
   if (deps.api && deps.notify && deps.notifyConfig) {
     recipientRoutes(app, {
       pool: deps.pool,
