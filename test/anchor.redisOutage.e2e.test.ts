@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,46 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerMessagesByBatch } from './helpers/anchor.js';
 import { startTestApp, waitFor, type TestApp } from './helpers/app.js';
 import { startBroker, type TestBroker } from './helpers/mosquitto.js';
-import { freePort, waitForPort } from './helpers/ports.js';
+import { OwnRedis } from './helpers/ownRedis.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
-
-/** A Redis of this test's own, without persistence: a restart comes back empty. */
-class OwnRedis {
-  private child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
-      { stdio: 'ignore' },
-    );
-    await waitForPort(this.port);
-  }
-
-  async stop(): Promise<void> {
-    const c = this.child;
-    this.child = undefined;
-    if (!c || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGKILL');
-    });
-  }
-}
 
 interface Health {
   status: string;
@@ -82,8 +43,7 @@ describe('anchoring through a Redis outage', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     broker = await startBroker();
-    redis = new OwnRedis(await freePort());
-    await redis.start();
+    redis = await OwnRedis.start();
     dataDir = mkdtempSync(join(tmpdir(), 'heru-redis-'));
     app = await startTestApp({
       databaseUrl: db.url,

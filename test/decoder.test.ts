@@ -341,6 +341,31 @@ describe('natural keys', () => {
     const r = only(v1(decoder(), { temperature: 4, time: 12 }));
     expect(r.naturalKey.startsWith('h:')).toBe(true);
   });
+
+  it('keeps a retained copy without a time of its own as status, not a reading of now', () => {
+    const d = decoder();
+    const topic = 'heru/sensors/fridge-7';
+    const payload = '{"device_id": "fridge-7","temperature": 4.5,"humidity": 50}';
+    expect(only(d.decode(message(topic, payload)))).toMatchObject({ temperatureC: 4.5 });
+    // The same bytes, sent again a minute later to a new subscription: no new reading.
+    const later = new Date(NOW.getTime() + 60_000);
+    const copy = d.decode({ ...message(topic, payload, later), retain: true });
+    expect(copy).toMatchObject({ deviceId: 'fridge-7', readings: [], quarantine: null });
+    expect(copy.status).toEqual({});
+  });
+
+  it('keeps the readings of a retained copy that carry a trusted device time', () => {
+    const payload = JSON.stringify([
+      { boot: 1, seq: 7, time: '2026-01-05T09:00:00Z', temperature: 4 },
+      { boot: 1, seq: 8, temperature: 4.1 },
+    ]);
+    const copy = decoder().decode({
+      ...message('heru/v1/devices/fridge-7/readings', payload),
+      retain: true,
+    });
+    expect(copy.readings.map((r) => [r.seq, r.timeSource])).toEqual([[7, 'device']]);
+    expect(copy.status).toBeUndefined();
+  });
 });
 
 describe('the quarantine catalog', () => {

@@ -10,6 +10,7 @@ import {
   waitUntilSteady,
   type Burst,
 } from './helpers/burst.js';
+import { waitForHealth } from './helpers/health.js';
 import { startBroker, type TestBroker } from './helpers/mosquitto.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 import { ServerProcess, type HealthAnswer } from './helpers/serverProcess.js';
@@ -28,76 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql?.end();
   await db?.drop();
-});
-
-describe('a broker restart during a QoS 1 burst', () => {
-  let broker: TestBroker;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    broker = await startBroker();
-    server = await ServerProcess.start({
-      databaseUrl: db.url,
-      mqttUrl: broker.url,
-      clientId: 'heru-outage-broker-ingest',
-    });
-  });
-
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') console.error(server.output(200));
-  });
-
-  afterAll(async () => {
-    await server?.kill();
-    await broker?.destroy();
-  });
-
-  it('reconnects by itself, answers 503 while away, and stores everything once', async () => {
-    const total = 20_000;
-    const burst = await startBurst({
-      brokerUrl: broker.url,
-      devicePrefix: 'brk',
-      devices: 8,
-      readingsPerDevice: total / 8,
-      timeoutMs: 60_000,
-    });
-    try {
-      // Stop while the publishers are mid-burst and ingest is behind them, so the
-      // broker must carry the ingest session's queue across its restart.
-      await until(() => burst.acked >= total / 3, 30_000, 'a third of the burst');
-      const storedAtStop = await countReadings('brk');
-      const ackedAtStop = burst.acked;
-      await broker.stop();
-      expect(ackedAtStop).toBeLessThan(total);
-      expect(storedAtStop).toBeLessThan(ackedAtStop);
-
-      const away = await waitForHealth(server, 503);
-      expect(away.body.checks.mqtt?.status).toBe('failing');
-      expect(away.body.checks.postgres?.status).toBe('ok');
-      await sleep(1_500);
-      expect((await server.health()).status).toBe(503);
-
-      await broker.start();
-      const back = await waitForHealth(server, 200, 20_000);
-      expect(back.body.checks.mqtt?.status).toBe('ok');
-      await burst.done;
-      const final = await waitUntilSteady(() => countReadings('brk'), total);
-
-      expect(final).toBe(total);
-      expect(await duplicateKeys('brk')).toBe(0);
-      expect(server.run).toBe(1);
-      const events = server.events();
-      expect(events.some((e) => e.msg === 'mqtt connection lost')).toBe(true);
-      const connects = events.filter((e) => e.msg === 'mqtt connected');
-      expect(connects.at(-1)?.sessionPresent).toBe(true);
-      console.info(
-        `broker restart: ${storedAtStop} stored, ${ackedAtStop} published at the stop; ` +
-          `${connects.length} connections`,
-      );
-    } finally {
-      await burst.close();
-    }
-  }, 90_000);
 });
 
 describe('PostgreSQL unreachable', () => {
@@ -320,21 +251,6 @@ async function duplicateKeys(prefix: string): Promise<number> {
     [prefix],
   );
   return rows[0]!.n;
-}
-
-async function waitForHealth(
-  server: ServerProcess,
-  status: number,
-  ms = 10_000,
-): Promise<HealthAnswer> {
-  return waitFor(
-    async () => {
-      const h = await server.health();
-      return h.status === status ? h : undefined;
-    },
-    ms,
-    `/health ${status}`,
-  );
 }
 
 async function waitForMqtt(

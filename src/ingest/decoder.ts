@@ -114,11 +114,14 @@ export class Decoder {
       deviceId = decoded.deviceId;
       if (decoded.status?.online === true) this.forgetReadings(deviceId);
       const hash = payloadHash(message.payload);
-      const readings = decoded.drafts.map((d, i) =>
+      const checked = decoded.drafts.map((d, i) =>
         this.check(deviceId!, d, i, hash, message),
       );
+      const readings = ofKnownTime(checked, message);
       const out: DecodedMessage = { message, deviceId, readings, quarantine: null };
       if (decoded.status) out.status = decoded.status;
+      // Nothing left of a retained copy: kept as status, like ESPHome's retained states.
+      else if (checked.length > 0 && readings.length === 0) out.status = {};
       return out;
     } catch (err) {
       return { message, deviceId, readings: [], quarantine: asQuarantine(err) };
@@ -262,6 +265,17 @@ export class Decoder {
     for (const sensor of this.sensors.get(deviceId) ?? [])
       this.memory.delete(`${deviceId}\u0000${sensor}`);
   }
+}
+
+/**
+ * The readings of a message, less those a retained copy holds without a time of its
+ * own. A retained copy, sent because the subscription is new, is the device's last
+ * message, of unknown age: a reading in it that would take the receive time was not
+ * taken now, and no natural key tells it from a new one (a copy of a timeless payload
+ * is one reading only within TIMELESS_DEDUP_WINDOW).
+ */
+function ofKnownTime(readings: Reading[], message: IncomingMessage): Reading[] {
+  return message.retain ? readings.filter((r) => r.timeSource === 'device') : readings;
 }
 
 /**

@@ -18,6 +18,12 @@ export interface BurstOptions {
   window?: number;
   /** Milliseconds the whole burst may take before it fails, default 60 000. */
   timeoutMs?: number;
+  /** Device time of reading 0 (ms since 1970); default two days ago. */
+  baseMs?: number;
+  /** Temperature of reading `seq` of device number `device`; default in range. */
+  temperature?: (device: number, seq: number) => number;
+  /** Readings a second at most, all connections together; default as fast as acked. */
+  ratePerSecond?: number;
 }
 
 export interface Burst {
@@ -38,13 +44,21 @@ interface Message {
 export const readingsTopic = (deviceId: string): string =>
   `heru/v1/devices/${deviceId}/readings`;
 
+/** In the default 2–8 °C range, 2.0 to 7.9 °C. */
+const inRange = (_device: number, seq: number): number => 2 + (seq % 60) / 10;
+
 /** The payload of reading `seq` of a device, with a plausible device time. */
-export function readingPayload(seq: number, boot: number, baseMs: number): string {
+export function readingPayload(
+  seq: number,
+  boot: number,
+  baseMs: number,
+  temperature = inRange(0, seq),
+): string {
   return JSON.stringify({
     boot,
     seq,
     time: new Date(baseMs + seq * 1000).toISOString(),
-    temperature: 2 + (seq % 60) / 10,
+    temperature,
     humidity: 50,
   });
 }
@@ -53,12 +67,15 @@ export function readingPayload(seq: number, boot: number, baseMs: number): strin
 export async function startBurst(o: BurstOptions): Promise<Burst> {
   const clientCount = o.clients ?? 4;
   // Two days back leaves room for 172,800 readings a second apart, all in the past.
-  const baseMs = Date.now() - 2 * 24 * 3600 * 1000;
+  const baseMs = o.baseMs ?? Date.now() - 2 * 24 * 3600 * 1000;
+  const temperature = o.temperature ?? inRange;
   const queues: Message[][] = Array.from({ length: clientCount }, () => []);
   for (let d = 0; d < o.devices; d += 1) {
     const topic = readingsTopic(`${o.devicePrefix}-${d}`);
-    for (let seq = 0; seq < o.readingsPerDevice; seq += 1)
-      queues[d % clientCount]!.push({ topic, payload: readingPayload(seq, 1, baseMs) });
+    for (let seq = 0; seq < o.readingsPerDevice; seq += 1) {
+      const payload = readingPayload(seq, 1, baseMs, temperature(d, seq));
+      queues[d % clientCount]!.push({ topic, payload });
+    }
   }
   const clients = await Promise.all(
     queues.map((_, i) =>
@@ -70,8 +87,13 @@ export async function startBurst(o: BurstOptions): Promise<Burst> {
     ),
   );
   const state = { acked: 0 };
+  // Each connection takes its share of the rate: message k of a lane waits for its slot.
+  const pace =
+    o.ratePerSecond === undefined
+      ? undefined
+      : { start: Date.now(), msPerMessage: (1000 * clientCount) / o.ratePerSecond };
   const all = Promise.all(
-    clients.map((c, i) => pump(c, queues[i]!, o.window ?? 200, state)),
+    clients.map((c, i) => pump(c, queues[i]!, o.window ?? 200, state, pace)),
   ).then(() => undefined);
   // After a timeout the lanes fail as `close` ends their connections; `done` tells.
   all.catch(() => undefined);
@@ -94,12 +116,17 @@ async function pump(
   queue: readonly Message[],
   window: number,
   state: { acked: number },
+  pace?: { start: number; msPerMessage: number },
 ): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < queue.length) {
       const m = queue[next]!;
       next += 1;
+      if (pace) {
+        const wait = pace.start + (next - 1) * pace.msPerMessage - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       await publishUntilAcked(client, m);
       state.acked += 1;
     }

@@ -47,6 +47,14 @@ export interface ServerProcessOptions {
   logLevel?: string;
   /** Milliseconds to wait for `/ready` at each start, default 60 000. */
   readyTimeoutMs?: number;
+  /** The role to run: `serve` (default, every role), `ingest` or `worker`. */
+  command?: 'serve' | 'ingest' | 'worker';
+  /**
+   * A folder `buildIngest` (bench/ingestProcess.ts) compiled src/ into: run that
+   * JavaScript, as an installed server runs, instead of src/ through tsx (whose
+   * loader adds about 80 MB of resident memory).
+   */
+  compiledIn?: string;
 }
 
 /** One line the server wrote: its pino JSON when it is JSON, else the text. */
@@ -93,6 +101,11 @@ export class ServerProcess {
     return this.runs;
   }
 
+  /** Process id of the current run, for reading its memory from /proc. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return this.child !== undefined && isAlive(this.child);
   }
@@ -101,11 +114,15 @@ export class ServerProcess {
   async start(): Promise<void> {
     if (this.running) throw new Error('the server process is already running');
     this.runs += 1;
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'serve'],
-      { cwd: REPO_ROOT, env: this.childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const built = this.options.compiledIn;
+    const entry = built
+      ? [join(built, 'dist/cli/main.js')]
+      : ['--import', 'tsx', 'src/cli/main.ts'];
+    const child = spawn(process.execPath, [...entry, this.options.command ?? 'serve'], {
+      cwd: built ?? REPO_ROOT,
+      env: this.childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     child.on('error', (err) => {

@@ -22,14 +22,21 @@ type Unary = (
 
 export const NODE_ACCOUNT_ID = '0.0.3';
 
+/** The calls whose answer a test may hold back (see `onNext`). */
+export type NodeMethod = 'submitMessage' | 'getTransactionReceipts' | 'getTxRecordByTxID';
+/** Told the transaction id the call was about (the one ordered, for a submission). */
+type AnswerHook = (transactionId: string | undefined) => Promise<void>;
+
 export class HederaNodeMock {
   /** Every transaction received by submitMessage, as the bytes that arrived. */
   readonly received: Buffer[] = [];
   /** Every precheck code answered to submitMessage, in order. */
   readonly answered: Code[] = [];
   private scripted: Code[] = [];
+  private always: Code | undefined;
   private receiptsHeld = false;
   private receiptsForgotten = false;
+  private readonly beforeAnswer = new Map<NodeMethod, AnswerHook>();
 
   private constructor(
     private readonly server: grpc.Server,
@@ -81,6 +88,11 @@ export class HederaNodeMock {
     this.scripted.push(...codes);
   }
 
+  /** Every submission gets this precheck code until called with undefined. */
+  answerAlways(code: Code | undefined): void {
+    this.always = code;
+  }
+
   /** Receipts answer UNKNOWN (not yet reached consensus) while held. */
   holdReceipts(held: boolean): void {
     this.receiptsHeld = held;
@@ -89,6 +101,14 @@ export class HederaNodeMock {
   /** Receipts answer RECEIPT_NOT_FOUND, as after the network's 3-minute window. */
   forgetReceipts(): void {
     this.receiptsForgotten = true;
+  }
+
+  /**
+   * Runs `fn` once, when the next `method` call has been handled (a submitted message
+   * is ordered by then) and before it is answered.
+   */
+  onNext(method: NodeMethod, fn: AnswerHook): void {
+    this.beforeAnswer.set(method, fn);
   }
 
   close(): Promise<void> {
@@ -105,17 +125,34 @@ export class HederaNodeMock {
     this.received.push(call.request);
     const code = this.precheck(call.request);
     this.answered.push(code);
-    cb(
-      null,
-      Buffer.from(
-        proto.TransactionResponse.encode({
-          nodeTransactionPrecheckCode: proto.ResponseCodeEnum[code],
-        }).finish(),
-      ),
+    const answer = Buffer.from(
+      proto.TransactionResponse.encode({
+        nodeTransactionPrecheckCode: proto.ResponseCodeEnum[code],
+      }).finish(),
+    );
+    const ordered =
+      code === 'OK' ? [...this.ledger.transactions.keys()].at(-1) : undefined;
+    this.answer('submitMessage', cb, answer, ordered);
+  }
+
+  /** Sends `bytes`, after the test's hook for `method` when one is set. */
+  private answer(
+    method: NodeMethod,
+    cb: grpc.sendUnaryData<Buffer>,
+    bytes: Buffer,
+    transactionId: string | undefined,
+  ) {
+    const hook = this.beforeAnswer.get(method);
+    this.beforeAnswer.delete(method);
+    if (!hook) return cb(null, bytes);
+    hook(transactionId).then(
+      () => cb(null, bytes),
+      (err: Error) => cb({ code: grpc.status.INTERNAL, details: err.message }),
     );
   }
 
   private precheck(bytes: Buffer): Code {
+    if (this.always) return this.always;
     const scripted = this.scripted.shift();
     if (scripted) return scripted;
     const checked = checkTransaction(bytes, NODE_ACCOUNT_ID, this.ledger);
@@ -161,7 +198,12 @@ export class HederaNodeMock {
     } else {
       answer = { header: header('OK'), receipt: receiptOf(found) };
     }
-    cb(null, encodeResponse({ transactionGetReceipt: answer }));
+    this.answer(
+      'getTransactionReceipts',
+      cb,
+      encodeResponse({ transactionGetReceipt: answer }),
+      txId,
+    );
   }
 
   private onRecord(
@@ -186,7 +228,12 @@ export class HederaNodeMock {
       },
       transactionID: query?.transactionID,
     };
-    cb(null, encodeResponse({ transactionGetRecord: { header, transactionRecord } }));
+    this.answer(
+      'getTxRecordByTxID',
+      cb,
+      encodeResponse({ transactionGetRecord: { header, transactionRecord } }),
+      txId,
+    );
   }
 
   private onAccountInfo(

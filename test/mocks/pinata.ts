@@ -36,6 +36,9 @@ export class PinataMock {
   pinListRequests = 0;
   /** Arrival times (ms since 1970) of pinFileToIPFS requests. */
   readonly pinRequestTimes: number[] = [];
+  /** Uploads pinned, by CID (v1 base32): a second upload of the same file counts too. */
+  readonly uploads = new Map<string, number>();
+  private beforeAnswer: ((pin: MockPin) => Promise<void>) | undefined;
   private tooMany: { count: number; retryAfter: string | undefined } = {
     count: 0,
     retryAfter: undefined,
@@ -72,6 +75,14 @@ export class PinataMock {
    */
   hangPins(count: number, pinAnyway: boolean): void {
     this.hang = { count, pinAnyway };
+  }
+
+  /**
+   * Runs `fn` once, when the next upload has been pinned and before it is answered:
+   * what a client does then (or fails to do) happens with the pin already made.
+   */
+  onNextPin(fn: (pin: MockPin) => Promise<void>): void {
+    this.beforeAnswer = fn;
   }
 
   /** The next `count` pin answers carry a CID of other content. */
@@ -151,8 +162,12 @@ export class PinataMock {
     if (!hanging || this.hang.pinAnyway) {
       if (!isDuplicate)
         this.pins.set(key, { cid, name: meta.name ?? '', bytes, pinnedAt: new Date() });
+      this.uploads.set(key, (this.uploads.get(key) ?? 0) + 1);
     }
     if (hanging) return; // the connection stays open until the client gives up
+    const hook = this.beforeAnswer;
+    this.beforeAnswer = undefined;
+    if (hook) await hook(this.pins.get(key)!);
     const answered =
       this.wrongCid > 0 ? await kuboCid(Uint8Array.of(...bytes, 0x0a), 1) : cid;
     if (this.wrongCid > 0) this.wrongCid -= 1;
