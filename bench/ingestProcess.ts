@@ -46,6 +46,8 @@ export interface IngestStart {
   nodeFlags?: string[];
   /** File its log lines go to. */
   logFile: string;
+  /** The role to run, default `ingest`; `worker` runs the anchor worker the same way. */
+  command?: 'ingest' | 'worker';
 }
 
 export async function startIngest(o: IngestStart): Promise<IngestProcess> {
@@ -61,7 +63,7 @@ export async function startIngest(o: IngestStart): Promise<IngestProcess> {
     ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []),
   ];
   const log = openSync(o.logFile, 'a');
-  const child = spawn(process.execPath, [...node, ...args, 'ingest'], {
+  const child = spawn(process.execPath, [...node, ...args, o.command ?? 'ingest'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -95,6 +95,11 @@ class Connection {
   private readonly writer = new PacketWriter();
   /** Bytes of a PUBACK cut off at the end of the last read. */
   private partial = 0;
+  /**
+   * Set at the CONNACK. Nothing is published before it: PUBACKs that came in the same
+   * read as the CONNACK would go to the packet parser and never be counted.
+   */
+  private connected = false;
   /** Per device, the earliest time its next reading may carry (ms since 1970). */
   private readonly nextTime: number[];
   /** Messages this connection may still send under the rate limit. */
@@ -120,16 +125,20 @@ class Connection {
     // The CONNACK through the packet parser; after it the broker sends us PUBACKs
     // only (4 bytes each), counted by hand.
     const parser = mqttPacket.parser({ protocolVersion: 4 });
-    let connected = false;
     parser.on('packet', (p: mqttPacket.Packet) => {
       if (p.cmd !== 'connack') return;
       if (p.returnCode !== 0) fail(`broker refused a publisher: ${p.returnCode}`);
-      connected = true;
+      this.connected = true;
       this.pump();
     });
     parser.on('error', (err: Error) => fail(`publisher parse error: ${err.message}`));
-    socket.on('data', (b: Buffer) => (connected ? this.onPubacks(b) : parser.parse(b)));
+    socket.on('data', (b: Buffer) =>
+      this.connected ? this.onPubacks(b) : parser.parse(b),
+    );
     socket.on('error', (err) => fail(`publisher socket: ${err.message}`));
+    socket.on('close', () => {
+      if (this.acked < this.total) fail('the broker closed a publisher connection');
+    });
     socket.once('connect', () => {
       const clientId = `${this.job.clientPrefix}-${this.index}`;
       socket.write(
@@ -141,7 +150,7 @@ class Connection {
   /** Sends what the window and the rate allow, in one write. */
   pump(): void {
     const s = this.socket;
-    if (!s) return;
+    if (!s || !this.connected) return;
     const { devices, perMessage, messages, connections, window } = this.job;
     const now = Date.now();
     while (this.inflight < window && this.next < messages && this.allowance >= 1) {

@@ -30,9 +30,8 @@ export function startPublishers(job: PublisherJob): Publishers {
         resolve({ seconds: m.seconds, cpuSeconds: m.cpuSeconds });
       } else reject(new Error(`publishers failed: ${m.reason}`));
     });
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`publishers exited with ${code}`));
-    });
+    // After `done` this changes nothing; before it, the publishers gave up.
+    child.on('exit', (code) => reject(new Error(`publishers exited with ${code}`)));
   });
   // Handled by whoever awaits `done`; this keeps an early failure from going unheard.
   done.catch(() => undefined);

@@ -2,12 +2,14 @@
  * Batches decoded messages into commits and acknowledges them after each commit.
  *
  * Messages are decoded as they arrive and wait in `pending`. A commit takes up to
- * `batchSize` messages (or what arrived within `lingerMs`) and stores them in one
- * transaction. Up to COMMITS_IN_FLIGHT commits run at once, each on its own
- * connection, so that PostgreSQL works on one batch while this process prepares the
- * next. Commits may finish out of order; they are *finished* in receive order: a
- * batch is acknowledged, and announced to later stages (`stored`), only once it and
- * every batch before it are committed. When more messages are held than `maxPending`
+ * `batchSize` readings (or what arrived within `lingerMs`) and stores them in one
+ * transaction. Limits count readings, not messages: a message may carry thousands
+ * (a device flushing its buffer), and one that carries nothing (a status message, a
+ * quarantined payload) counts as one. Up to COMMITS_IN_FLIGHT commits run at once,
+ * each on its own connection, so that PostgreSQL works on one batch while this
+ * process prepares the next. Commits may finish out of order; they are *finished* in
+ * receive order: a batch is acknowledged, and announced to later stages (`stored`), only once it and
+ * every batch before it are committed. When more readings are held than `maxPending`
  * or than MAX_HELD_BATCHES batches (the database is slower than the broker, or
  * down), or a later stage says it is behind (`holdWhile`), the consumer stops
  * reading and the broker holds the rest; nothing is buffered without limit.
@@ -42,9 +44,14 @@ interface Pending {
   decoded: DecodedMessage;
 }
 
+/** What a message weighs against the limits: its readings, and at least one. */
+const weightOf = (p: Pending): number => Math.max(1, p.decoded.readings.length);
+
 /** A batch handed to PostgreSQL, and what became of it. */
 interface Commit {
   batch: Pending[];
+  /** Its readings (weightOf). */
+  weight: number;
   /** Set once its commit is over: the result, or null when it gave up (closing). */
   outcome: BatchResult | null | undefined;
 }
@@ -73,6 +80,9 @@ const HOLD_CHECK_MS = 100;
 
 export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
   private pending: Pending[] = [];
+  /** The weight (weightOf) of `pending`, and of the messages committing. */
+  private pendingWeight = 0;
+  private inFlightWeight = 0;
   /** Commits in receive order; the head is the oldest not yet finished. */
   private readonly inFlight: Commit[] = [];
   private inFlightMessages = 0;
@@ -98,9 +108,10 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
 
   push(delivery: Delivery): void {
     this.metrics.messagesReceived.inc();
-    const decoded = this.decoder.decode(delivery);
-    this.pending.push({ delivery, decoded });
-    if (this.held() >= this.maxHeld()) this.pauseReading('too many pending');
+    const p = { delivery, decoded: this.decoder.decode(delivery) };
+    this.pending.push(p);
+    this.pendingWeight += weightOf(p);
+    if (this.heldWeight() >= this.maxHeld()) this.pauseReading('too many pending');
     this.schedule();
   }
 
@@ -146,6 +157,11 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
     return this.pending.length + this.inFlightMessages;
   }
 
+  /** Readings (weightOf) received and not yet committed: what the limits count. */
+  private heldWeight(): number {
+    return this.pendingWeight + this.inFlightWeight;
+  }
+
   private settled(): Promise<void> {
     if (this.inFlight.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.whenSettled.push(resolve));
@@ -154,7 +170,7 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
   private schedule(): void {
     if (this.closing) return;
     const { batchSize, lingerMs } = this.config;
-    while (this.inFlight.length < COMMITS_IN_FLIGHT && this.pending.length >= batchSize)
+    while (this.inFlight.length < COMMITS_IN_FLIGHT && this.pendingWeight >= batchSize)
       this.startCommit();
     if (this.pending.length === 0 || this.inFlight.length >= COMMITS_IN_FLIGHT) return;
     if (lingerMs === 0) {
@@ -171,10 +187,20 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
   private startCommit(): void {
     clearTimeout(this.linger);
     this.linger = undefined;
-    const batch = this.pending.splice(0, this.config.batchSize);
-    const commit: Commit = { batch, outcome: undefined };
+    // At least one message, however many readings it carries; then up to batchSize.
+    let n = 1;
+    let weight = weightOf(this.pending[0]!);
+    for (; n < this.pending.length; n += 1) {
+      const w = weightOf(this.pending[n]!);
+      if (weight + w > this.config.batchSize) break;
+      weight += w;
+    }
+    const batch = this.pending.splice(0, n);
+    this.pendingWeight -= weight;
+    const commit: Commit = { batch, weight, outcome: undefined };
     this.inFlight.push(commit);
     this.inFlightMessages += batch.length;
+    this.inFlightWeight += weight;
     void this.run(commit);
   }
 
@@ -192,8 +218,9 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
   /** Acknowledges and announces every committed batch at the head, in order. */
   private finishInOrder(): void {
     while (this.inFlight.length > 0 && this.inFlight[0]!.outcome !== undefined) {
-      const { batch, outcome } = this.inFlight.shift()!;
+      const { batch, weight, outcome } = this.inFlight.shift()!;
       this.inFlightMessages -= batch.length;
+      this.inFlightWeight -= weight;
       if (!outcome) continue;
       this.consumer.ackAll(batch.map((p) => p.delivery));
       try {
@@ -225,7 +252,7 @@ export class IngestPipeline extends EventEmitter<{ stored: [BatchResult] }> {
     const held = this.holds.some((busy) => busy());
     if (held) this.pauseReading('a later stage is behind');
     if (!this.pausedByUs) return;
-    if (!held && this.held() < this.maxHeld() / 2) {
+    if (!held && this.heldWeight() < this.maxHeld() / 2) {
       this.pausedByUs = false;
       this.consumer.resume();
       return;
