@@ -31,6 +31,10 @@ export interface BenchOptions {
   nodeFlags: string[];
   /** Keep the databases and broker folder for a look afterwards. */
   keep: boolean;
+  /** Run only this phase: `alert` measures its own maximum with a shorter burst. */
+  only?: 'alert';
+  /** Alarms timed by the alert-latency phase; default 100. */
+  alertSamples: number;
 }
 
 const USAGE = `npm run bench -- [options]
@@ -49,6 +53,9 @@ const USAGE = `npm run bench -- [options]
   --cpu-prof DIR     write a V8 CPU profile of the ingest into DIR
   --node-flags "..." extra Node.js/V8 flags for the ingest process
   --keep             keep the databases and the broker's folder
+  --only alert       only the alert-latency phase (publish -> webhook at half the maximum
+                     load), with its own calibration burst of 300000 readings
+  --alert-samples N  alarms timed by the alert-latency phase (default 100)
 Ingest settings (INGEST_BATCH_SIZE, INGEST_LINGER_MS, INGEST_MAX_PENDING,
 MQTT_RECEIVE_MAXIMUM, ...) are passed from the environment to the ingest.`;
 
@@ -78,6 +85,8 @@ export function readOptions(argv: string[]): BenchOptions | 'help' {
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'alert-samples': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -100,8 +109,13 @@ export function readOptions(argv: string[]): BenchOptions | 'help' {
     runner: v.runner,
     keep: v.keep === true,
     nodeFlags: (v['node-flags'] ?? '').split(' ').filter(Boolean),
+    alertSamples: Math.max(1, count(v['alert-samples'], 'alert-samples', 100)),
   };
   if (v['cpu-prof'] !== undefined) opts.cpuProf = v['cpu-prof'];
+  if (v.only !== undefined) {
+    if (v.only !== 'alert') throw new Error('--only takes alert');
+    opts.only = v.only;
+  }
   if (opts.devices < 1 || opts.burst < opts.devices)
     throw new Error('--burst must be at least --devices, and --devices at least 1');
   return opts;

@@ -7,7 +7,9 @@
  * own format; the bench counts what is committed in PostgreSQL and samples the
  * ingest's resident memory. Then it times a plain bulk insert of the same rows (the
  * ceiling), optionally a batched-message figure and a one-message-per-commit
- * baseline, prints one table, and removes what it made.
+ * baseline, prints one table, and removes what it made. Then the anchoring figures
+ * (bench/anchor.ts) and the alert latency at half the burst's rate
+ * (bench/alertLatency.ts; `--only alert` runs that phase alone).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +33,7 @@ import {
 import { loadAverage, statusKb } from './procStats.js';
 import { formatReport, type BenchReport } from './report.js';
 import { benchAnchor } from './anchor.js';
+import { benchAlert } from './alertLatency.js';
 
 const INGEST_CLIENT_ID = 'heru-bench-ingest';
 const TUNING = /^(INGEST_|MQTT_RECEIVE_MAXIMUM$|MAX_PAYLOAD_BYTES$|LOG_LEVEL$)/;
@@ -135,14 +138,27 @@ async function main(): Promise<void> {
       console.error('bench: compiling src/ for the dist runner…');
       buildIngest(join(dir, 'build'));
     }
-    db = await createBenchDatabase('ingest');
-    console.error(`bench: broker ${broker.url}, database ${db.name}, files in ${dir}`);
-    const ctx = { db, brokerPort: broker.port, brokerDir: broker.dir };
-    const report = await measure(o, ctx, broker.url, dir);
-    console.log(formatReport(report));
-    // Anchoring with the local backends: the worker's rate, and stored → proof time.
-    const anchoring = await benchAnchor();
-    console.log(`\n${anchoring.lines.join('\n')}`);
+    let maxRate: number | undefined;
+    if (o.only !== 'alert') {
+      db = await createBenchDatabase('ingest');
+      console.error(`bench: broker ${broker.url}, database ${db.name}, files in ${dir}`);
+      const ctx = { db, brokerPort: broker.port, brokerDir: broker.dir };
+      const report = await measure(o, ctx, broker.url, dir);
+      console.log(formatReport(report));
+      maxRate = report.burst.steadyRate;
+      // Anchoring with the local backends: the worker's rate, and stored → proof time.
+      const anchoring = await benchAnchor();
+      console.log(`\n${anchoring.lines.join('\n')}`);
+    }
+    // Alert latency at half the ingest maximum (the burst's, or its own calibration).
+    const alert = await benchAlert({
+      runner: o.runner,
+      buildDir: join(dir, 'build'),
+      samples: o.alertSamples,
+      ...(maxRate !== undefined && Number.isFinite(maxRate) ? { maxRate } : {}),
+    });
+    console.log(`\n${alert.lines.join('\n')}`);
+    if (alert.arrived < alert.samples) process.exitCode = 1;
   } finally {
     if (o.keep) {
       console.error(`bench: kept database ${db?.name ?? '-'} and ${dir}, ${broker.dir}`);

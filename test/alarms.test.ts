@@ -60,7 +60,7 @@ async function alarmsOf(deviceId: string): Promise<AlarmRow[]> {
   const { rows } = await pool.query<AlarmRow>(
     `select id::text, rule_id, kind, state, historical, since, until, acknowledged_by, summary,
             detail, sensor
-     from alarm where device_id = $1 order by id`,
+     from alarm where device_id = $1 order by alarm.id`,
     [deviceId],
   );
   return rows;

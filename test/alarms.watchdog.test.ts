@@ -4,6 +4,7 @@ import { AlarmEngine } from '../src/alarms/engine.js';
 import { AlarmNotifier } from '../src/alarms/notifier.js';
 import { parseRules } from '../src/alarms/profile.js';
 import { putProfile, setDeviceProfile } from '../src/alarms/profileStore.js';
+import { formatTime } from '../src/alarms/summary.js';
 import { Watchdog } from '../src/alarms/watchdog.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, type Pool } from '../src/db/pool.js';
@@ -90,6 +91,42 @@ describe('the offline watchdog', () => {
     );
     await engine.close();
     expect(await alarms()).toEqual(['device_offline offline fridge-1 cleared']);
+  });
+
+  it('says in the offline alarm that a device fell silent out of range, as a critical alarm', async () => {
+    await seen(1, 'fridge-2', 'fridge-3', 'fridge-4', 'fridge-5');
+    const engine = new AlarmEngine(pool, notifier, readAlarmConfig({}), log);
+    const warm = [50, 45, 40].map((ago, i) => ({
+      time: at(-ago),
+      temperature: 9 + i * 0.3,
+      receivedAt: at(-ago),
+    }));
+    engine.onStored(await feed.store('fridge-1', warm));
+    await engine.close();
+    await watchdog().tick(at(0));
+    const { rows } = await pool.query<{
+      severity: string;
+      summary: string;
+      detail: { out_of_range: unknown[] };
+    }>(`select severity, summary, detail from alarm where rule_id = 'offline'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.severity).toBe('critical');
+    expect(rows[0]!.summary).toBe(
+      `fridge-1 silent since ${formatTime(at(-40).getTime(), 'UTC')} (no message for 30 min); ` +
+        'its last readings were out of range: at or above 8.0 °C since ' +
+        `${formatTime(at(-50).getTime(), 'UTC')}, peak 9.6 °C`,
+    );
+    expect(rows[0]!.detail.out_of_range).toEqual([
+      {
+        sensor: '',
+        rule_id: 'heat',
+        direction: 'high',
+        limit: 8,
+        since: at(-50).toISOString(),
+        last_reading_at: at(-40).toISOString(),
+        peak: 9.6,
+      },
+    ]);
   });
 
   it('does not watch a disabled device', async () => {

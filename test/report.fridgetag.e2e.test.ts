@@ -36,6 +36,7 @@ import { readLoggerFile } from '../src/simulate/loggerFile.js';
 import type { LoggedReading } from '../src/simulate/loggedReading.js';
 import { authedInject, createTestToken } from './helpers/apiToken.js';
 import { Feed, type SentReading } from './helpers/feed.js';
+import { assignProfileAt } from './helpers/profileHistory.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
 const FILE = fileURLToPath(
@@ -119,7 +120,9 @@ beforeAll(async () => {
     'test',
     null,
   );
-  await setDeviceProfile(pool, DEVICE, 'fridge_tag', 'test', null);
+  // Set up before the logger's first reading: the report judges each day by the
+  // profile the device had on that day.
+  await assignProfileAt(pool, DEVICE, 'fridge_tag', new Date(logged[0]!.timeMs - 60_000));
   await setDeviceProfile(pool, LATE_DEVICE, 'fridge_tag', 'test', null);
   const notifier = new AlarmNotifier(log);
   engine = new AlarmEngine(pool, notifier, readAlarmConfig({}), log);
@@ -264,10 +267,13 @@ describe('replaying the Fridge-tag 2 L export', () => {
     const lines = res.body.trim().split('\r\n');
     expect(lines[0]).toBe(
       'device_id,sensor,date,readings,invalid_readings,min_c,max_c,mean_c,mkt_c,' +
-        'minutes_below,minutes_above,minutes_no_data,gaps,alarms,alarm_ids',
+        'minutes_below,minutes_above,minutes_no_data,gaps,alarms,alarm_ids,profile,' +
+        'range_low_c,range_high_c',
     );
     expect(lines[1]).toMatch(
-      new RegExp(`^${DEVICE},,2022-05-05,288,0,5,12.4,7.1,[\\d.]+,0,385,0,0,1,\\d+$`),
+      new RegExp(
+        `^${DEVICE},,2022-05-05,288,0,5,12.4,7.1,[\\d.]+,0,385,0,0,1,\\d+,fridge_tag,2,8$`,
+      ),
     );
   });
 

@@ -118,7 +118,9 @@ describe('GET /api/v1/reports/daily', () => {
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     const lines = res.body.split('\r\n');
     expect(lines).toHaveLength(4);
-    expect(lines[2]).toMatch(/^rep-1,,2024-07-02,132,0,5,5,5,5,0,0,140,2,0,$/);
+    expect(lines[2]).toMatch(
+      /^rep-1,,2024-07-02,132,0,5,5,5,5,0,0,140,2,0,,vaccine_fridge,2,8$/,
+    );
   });
 
   it('answers 400 or 404 with what to change', async () => {

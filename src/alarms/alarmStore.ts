@@ -52,53 +52,106 @@ export interface NewAlarm {
 
 /** Raises a live alarm; undefined when the same device, sensor and rule has one open already. */
 export async function raiseAlarm(db: Db, a: NewAlarm): Promise<AlarmRow | undefined> {
+  return (await raiseAlarms(db, [a]))[0];
+}
+
+/**
+ * Raises live alarms in one statement, inserted in the order given. A device, sensor
+ * and rule that has an alarm open already gets none (and no row back); give each key
+ * at most once. Returns the alarms raised.
+ */
+export async function raiseAlarms(
+  db: Db,
+  list: readonly NewAlarm[],
+): Promise<AlarmRow[]> {
+  if (list.length === 0) return [];
   const { rows } = await db.query<AlarmRow>(
-    `with a as (
+    `with u as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                            $6::text[], $7::timestamptz[], $8::text[], $9::jsonb[],
+                            $10::text[])
+         with ordinality as u(device_id, sensor, rule_id, kind, severity, profile, since,
+                              summary, detail, site, i)),
+     a as (
        insert into alarm (device_id, sensor, rule_id, kind, severity, state, profile, since,
                           summary, detail, site)
-       values ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10)
+       select device_id, sensor, rule_id, kind, severity, 'open', profile, since, summary,
+              detail, site
+       from u order by i
        on conflict (coalesce(device_id, ''), sensor, rule_id)
          where state <> 'cleared' and not historical do nothing
        returning *),
      act as (insert into alarm_action (alarm_id, action, by, detail)
-             select id, 'raised', 'system', detail from a)
-     select ${ALARM_COLUMNS} from a`,
+             select id, 'raised', 'system', detail from a order by id)
+     select ${ALARM_COLUMNS} from a order by id`,
     [
-      a.deviceId,
-      a.sensor,
-      a.ruleId,
-      a.kind,
-      a.severity,
-      a.profile,
-      a.since,
-      a.summary,
-      a.detail,
-      a.site,
+      list.map((a) => a.deviceId),
+      list.map((a) => a.sensor),
+      list.map((a) => a.ruleId),
+      list.map((a) => a.kind),
+      list.map((a) => a.severity),
+      list.map((a) => a.profile),
+      list.map((a) => a.since),
+      list.map((a) => a.summary),
+      list.map((a) => JSON.stringify(a.detail)),
+      list.map((a) => a.site),
     ],
   );
-  return rows[0];
+  return rows;
+}
+
+/** Which live alarm: a device (null for operator alarms), a sensor and a rule. */
+export interface AlarmKey {
+  deviceId: string | null;
+  sensor: string;
+  ruleId: string;
 }
 
 /** Clears the open live alarm of a device, sensor and rule; undefined when none is open. */
 export async function clearAlarm(
   db: Db,
-  key: { deviceId: string | null; sensor: string; ruleId: string },
+  key: AlarmKey,
   until: Date,
   detail: Record<string, unknown> = {},
 ): Promise<AlarmRow | undefined> {
+  return (await clearAlarms(db, [{ ...key, until, detail }]))[0];
+}
+
+/**
+ * Clears open live alarms in one statement: each key's alarm ends at `until` (a
+ * reading time) and keeps `detail` besides its own. Keys with no alarm open are
+ * passed over. Returns the alarms cleared.
+ */
+export async function clearAlarms(
+  db: Db,
+  list: ReadonlyArray<AlarmKey & { until: Date; detail: Record<string, unknown> }>,
+): Promise<AlarmRow[]> {
+  if (list.length === 0) return [];
   const { rows } = await db.query<AlarmRow>(
-    `with a as (
-       update alarm set state = 'cleared', cleared_at = now(), until = $4,
-                        detail = detail || $5::jsonb
-       where coalesce(device_id, '') = coalesce($1, '') and sensor = $2 and rule_id = $3
-         and state <> 'cleared' and not historical
-       returning *),
+    `with u as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
+                            $5::jsonb[])
+         as u(device_id, sensor, rule_id, until, detail)),
+     a as (
+       update alarm al set state = 'cleared', cleared_at = now(), until = u.until,
+                           detail = al.detail || u.detail
+       from u
+       where coalesce(al.device_id, '') = coalesce(u.device_id, '')
+         and al.sensor = u.sensor and al.rule_id = u.rule_id
+         and al.state <> 'cleared' and not al.historical
+       returning al.*, u.detail as cleared_detail),
      act as (insert into alarm_action (alarm_id, action, by, detail)
-             select id, 'cleared', 'system', $5::jsonb from a)
-     select ${ALARM_COLUMNS} from a`,
-    [key.deviceId, key.sensor, key.ruleId, until, detail],
+             select id, 'cleared', 'system', cleared_detail from a order by id)
+     select ${ALARM_COLUMNS} from a order by id`,
+    [
+      list.map((k) => k.deviceId),
+      list.map((k) => k.sensor),
+      list.map((k) => k.ruleId),
+      list.map((k) => k.until),
+      list.map((k) => JSON.stringify(k.detail)),
+    ],
   );
-  return rows[0];
+  return rows;
 }
 
 /** Clears the open alarms of rule `ruleId` (device-wide, sensor '') of these devices, e.g. `offline`. */
@@ -107,6 +160,7 @@ export async function clearRuleOf(
   deviceIds: readonly string[],
   ruleId: string,
 ): Promise<AlarmRow[]> {
+  if (deviceIds.length === 0) return [];
   const { rows } = await db.query<AlarmRow>(
     `with a as (
        update alarm set state = 'cleared', cleared_at = now(), until = now()

@@ -38,3 +38,14 @@ export function comment(body: Record<string, unknown>): string | null {
   }
   return c.trim() === '' ? null : c.trim();
 }
+
+/** `reason`: why an alarm is closed by hand; required, 1 to 2,000 characters. */
+export function reason(body: Record<string, unknown>): string {
+  const r = body.reason;
+  if (typeof r !== 'string' || r.trim() === '' || r.length > MAX_COMMENT) {
+    throw new InputError(
+      `\`reason\` must say why the alarm is closed by hand: text of 1 to ${MAX_COMMENT} characters.`,
+    );
+  }
+  return r.trim();
+}

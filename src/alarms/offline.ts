@@ -10,10 +10,18 @@
  * overdue, one operator alarm (`fleet_silent`) is raised instead of one each, and no
  * device alarm is raised while any operator alarm is active. The fleet alarm clears
  * when any device speaks again. A device's own alarm clears when it speaks again
- * (the engine does that with the reading).
+ * (the engine does that with the reading). A device that fell silent while its
+ * readings were out of range gets an offline alarm that says so, as severe as the
+ * excursion rule (lastOut.ts).
  */
 import type { PoolClient } from '../db/pool.js';
-import { raiseAlarm } from './alarmStore.js';
+import { raiseAlarms } from './alarmStore.js';
+import {
+  lastOutDetail,
+  lastOutOfRange,
+  lastOutText,
+  offlineSeverity,
+} from './lastOut.js';
 import { clearOperator, OPERATOR_RULES, raiseOperator, type Change } from './outage.js';
 import { DEFAULT_PROFILE } from './profile.js';
 import { formatTime } from './summary.js';
@@ -49,23 +57,34 @@ export async function checkOffline(
       sample: overdue.slice(0, 20).map((w) => w.device_id),
     });
   }
-  for (const w of overdue) {
-    const row = await raiseAlarm(c, {
-      deviceId: w.device_id,
-      sensor: '',
-      ruleId: 'offline',
-      kind: 'device_offline',
-      severity: 'warning',
-      profile: w.profile,
-      site: w.site,
-      since: w.silent_since,
-      summary:
-        `${w.device_id} silent since ${formatTime(w.silent_since.getTime(), 'UTC')} ` +
-        `(no message for ${w.minutes} min)`,
-      detail: { minutes: w.minutes },
-    });
-    if (row) changes.push({ type: 'raised', row });
-  }
+  const outs = await lastOutOfRange(
+    c,
+    overdue.map((w) => w.device_id),
+  );
+  const raised = await raiseAlarms(
+    c,
+    overdue.map((w) => {
+      const out = outs.get(w.device_id) ?? [];
+      return {
+        deviceId: w.device_id,
+        sensor: '',
+        ruleId: 'offline',
+        kind: 'device_offline' as const,
+        severity: offlineSeverity(out),
+        profile: w.profile,
+        site: w.site,
+        since: w.silent_since,
+        summary:
+          `${w.device_id} silent since ${formatTime(w.silent_since.getTime(), 'UTC')} ` +
+          `(no message for ${w.minutes} min)${lastOutText(out)}`,
+        detail: {
+          minutes: w.minutes,
+          ...(out.length > 0 ? { out_of_range: lastOutDetail(out) } : {}),
+        },
+      };
+    }),
+  );
+  for (const row of raised) changes.push({ type: 'raised', row });
   return changes;
 }
 

@@ -21,6 +21,8 @@ export interface DeviceContext {
   /** When the device got its profile (its first message when it was never given one), ms. */
   assignedAt: number;
   evaluatedThrough: Date | null;
+  /** The device has an offline alarm open (its next reading clears it). */
+  offlineOpen: boolean;
 }
 
 interface Row {
@@ -34,6 +36,7 @@ interface Row {
   builtin: boolean;
   assigned_at: Date | null;
   site: string | null;
+  offline_open: boolean;
 }
 
 /** Locks (creating when missing) the state rows of `deviceIds` and loads their profiles. */
@@ -53,7 +56,11 @@ export async function lockDeviceStates(
     name: 'alarm-state-lock',
     text: `select s.device_id, s.state, s.evaluated_through, p.name, p.kind, p.description,
                   p.rules, p.builtin, d.site,
-                  coalesce(dp.assigned_at, d.registered_at, d.first_seen_at) as assigned_at
+                  coalesce(dp.assigned_at, d.registered_at, d.first_seen_at) as assigned_at,
+                  exists (select 1 from alarm a
+                          where coalesce(a.device_id, '') = s.device_id and a.sensor = ''
+                            and a.rule_id = 'offline' and a.state <> 'cleared'
+                            and not a.historical) as offline_open
            from alarm_device_state s
            left join device_profile dp on dp.device_id = s.device_id
            join profile p on p.name = coalesce(dp.profile, $2)
@@ -78,6 +85,7 @@ export async function lockDeviceStates(
       site: r.site,
       assignedAt: r.assigned_at?.getTime() ?? 0,
       evaluatedThrough: r.evaluated_through,
+      offlineOpen: r.offline_open,
     });
   }
   return out;

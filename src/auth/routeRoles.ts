@@ -29,10 +29,17 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   'GET /api/v1/mappings/:name': 'viewer',
   'GET /api/v1/mappings/:name/changes': 'viewer',
   'GET /api/v1/push/vapid-public-key': 'viewer',
+  // The dashboard's own reads (docs/dashboard.md): who the token is, the fleet's
+  // tiles, a device's chart, and the live stream of both.
+  'GET /api/v1/session': 'viewer',
+  'GET /api/v1/fleet': 'viewer',
+  'GET /api/v1/devices/:id/series': 'viewer',
+  'GET /api/v1/stream': 'viewer',
 
   // Alarms and who hears of them. Recipients hold phone numbers and addresses:
   // reading them needs the role that manages them.
   'POST /api/v1/alarms/:id/ack': 'operator',
+  'POST /api/v1/alarms/:id/close': 'operator',
   'GET /api/v1/recipients': 'operator',
   'POST /api/v1/recipients': 'operator',
   'GET /api/v1/recipients/:id': 'operator',

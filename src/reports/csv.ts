@@ -1,6 +1,8 @@
 /**
  * The daily report as CSV (RFC 4180): one line per day and sensor, a header line
  * first, CRLF line ends, fields quoted when they hold a comma, quote or line end.
+ * Lists in a field (alarm ids; the profiles of a day whose profile changed, with
+ * their ranges) are separated by spaces.
  */
 import type { DailyReport } from './daily.js';
 
@@ -20,6 +22,9 @@ const COLUMNS = [
   'gaps',
   'alarms',
   'alarm_ids',
+  'profile',
+  'range_low_c',
+  'range_high_c',
 ] as const;
 
 function field(v: string | number | null): string {
@@ -47,6 +52,9 @@ export function dailyReportCsv(report: DailyReport): string {
       d.gaps.length,
       d.alarms.length,
       d.alarms.map((a) => a.id).join(' '),
+      d.profiles.map((p) => p.profile).join(' '),
+      d.profiles.map((p) => p.range.low).join(' '),
+      d.profiles.map((p) => p.range.high).join(' '),
     ];
     lines.push(values.map(field).join(','));
   }

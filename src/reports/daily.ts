@@ -6,14 +6,18 @@
  *
  * Minimum, maximum and mean are over the valid readings of the day (the mean is the
  * plain average, as loggers give it); minutes and MKT weigh each reading by how long
- * it stood (coverage.ts), cut at midnight. The range is the device's current profile.
+ * it stood (coverage.ts), cut at midnight. Each moment is judged by the profile in
+ * force then (profileHistory.ts): its range for the minutes below and above, its
+ * offline minutes for how long a reading stands. A day whose profile changed is cut
+ * at the change, and lists each profile with the part of the day it covered.
  */
 import type { Pool } from '../db/pool.js';
 import { getDeviceProfile } from '../alarms/profileStore.js';
 import { gapMs, type ProfileRules } from '../alarms/profile.js';
-import { coverage, durationWhere } from './coverage.js';
+import { coverage, durationWhere, type Stretch } from './coverage.js';
 import { dayStart, nextDate } from './days.js';
 import { meanKineticTemperature } from './mkt.js';
+import { profilePeriods, type ProfilePeriod } from './profileHistory.js';
 import { readSamples, type SensorSamples } from './samples.js';
 
 export interface DayAlarm {
@@ -42,11 +46,22 @@ export interface DailyRow {
   minutes_above: number;
   minutes_no_data: number;
   gaps: Array<{ from: string; to: string; minutes: number }>;
+  /** The profiles in force during the day, in order: one, unless it changed that day. */
+  profiles: DayProfile[];
   alarms: DayAlarm[];
+}
+
+/** A profile in force over part of a day (or all of it). */
+export interface DayProfile {
+  profile: string;
+  range: ProfileRules['range'];
+  from: string;
+  to: string;
 }
 
 export interface DailyReport {
   device_id: string;
+  /** The device's profile now; each day says which it had then (`profiles`). */
   profile: string;
   time_zone: string;
   range: ProfileRules['range'];
@@ -77,11 +92,19 @@ export async function dailyReport(
     dayStart(q.from, q.tz),
     dayStart(nextDate(q.to), q.tz),
   );
+  const history = await profilePeriods(
+    pool,
+    q.deviceId,
+    dayStart(q.from, q.tz),
+    dayStart(nextDate(q.to), q.tz),
+  );
   const days: DailyRow[] = [];
   for (let date = q.from; date <= q.to; date = nextDate(date)) {
     const start = dayStart(date, q.tz);
     const end = dayStart(nextDate(date), q.tz);
-    const gap = gapMs(rules);
+    const periods = within(history, start, end);
+    if (periods.length === 0) periods.push({ from: start, to: end, profile: dp.profile });
+    const gap = Math.max(...periods.map((p) => gapMs(p.profile.rules)));
     const bySensor = await readSamples(pool, q.deviceId, start - gap, end + gap);
     if (bySensor.size === 0) bySensor.set('', { valid: [], invalid: [] });
     for (const [sensor, samples] of bySensor) {
@@ -91,7 +114,7 @@ export async function dailyReport(
           a.since.getTime() < end &&
           (a.until?.getTime() ?? Infinity) >= start,
       );
-      days.push({ ...dayRow(rules, samples, start, end), date, sensor, alarms: mine });
+      days.push({ ...dayRow(periods, samples, start, end), date, sensor, alarms: mine });
     }
   }
   return {
@@ -105,8 +128,14 @@ export async function dailyReport(
   };
 }
 
+function within(periods: readonly ProfilePeriod[], from: number, to: number) {
+  return periods
+    .map((p) => ({ ...p, from: Math.max(p.from, from), to: Math.min(p.to, to) }))
+    .filter((p) => p.to > p.from);
+}
+
 function dayRow(
-  rules: ProfileRules,
+  periods: readonly ProfilePeriod[],
   samples: SensorSamples,
   start: number,
   end: number,
@@ -114,8 +143,19 @@ function dayRow(
   const inDay = samples.valid
     .filter((s) => s.time >= start && s.time < end)
     .map((s) => s.valueC);
-  const cov = coverage(samples.valid, gapMs(rules), start, end);
-  const { low, high, inclusive } = rules.range;
+  const known: Stretch[] = [];
+  const gaps: Array<{ start: number; end: number }> = [];
+  let below = 0;
+  let above = 0;
+  for (const p of periods) {
+    const cov = coverage(samples.valid, gapMs(p.profile.rules), p.from, p.to);
+    const { low, high, inclusive } = p.profile.rules.range;
+    below += durationWhere(cov.known, (v) => (inclusive ? v <= low : v < low));
+    above += durationWhere(cov.known, (v) => (inclusive ? v >= high : v > high));
+    known.push(...cov.known);
+    gaps.push(...cov.gaps);
+  }
+  const joined = joinGaps(gaps);
   const minutes = (ms: number): number => Math.round(ms / 60_000);
   return {
     readings: inDay.length,
@@ -125,20 +165,35 @@ function dayRow(
     mean_c: inDay.length
       ? round(inDay.reduce((a, b) => a + b, 0) / inDay.length, 2)
       : null,
-    mkt_c: round(meanKineticTemperature(cov.known), 2),
-    minutes_below: minutes(
-      durationWhere(cov.known, (v) => (inclusive ? v <= low : v < low)),
-    ),
-    minutes_above: minutes(
-      durationWhere(cov.known, (v) => (inclusive ? v >= high : v > high)),
-    ),
-    minutes_no_data: minutes(cov.gaps.reduce((a, g) => a + g.end - g.start, 0)),
-    gaps: cov.gaps.map((g) => ({
+    mkt_c: round(meanKineticTemperature(known), 2),
+    minutes_below: minutes(below),
+    minutes_above: minutes(above),
+    minutes_no_data: minutes(joined.reduce((a, g) => a + g.end - g.start, 0)),
+    gaps: joined.map((g) => ({
       from: new Date(g.start).toISOString(),
       to: new Date(g.end).toISOString(),
       minutes: minutes(g.end - g.start),
     })),
+    profiles: periods.map((p) => ({
+      profile: p.profile.name,
+      range: p.profile.rules.range,
+      from: new Date(p.from).toISOString(),
+      to: new Date(p.to).toISOString(),
+    })),
   };
+}
+
+/** Gaps of consecutive periods, in order, those that meet at a period's edge made one. */
+function joinGaps(
+  gaps: ReadonlyArray<{ start: number; end: number }>,
+): Array<{ start: number; end: number }> {
+  const out: Array<{ start: number; end: number }> = [];
+  for (const g of gaps) {
+    const last = out.at(-1);
+    if (last && last.end === g.start) last.end = g.end;
+    else out.push({ ...g });
+  }
+  return out;
 }
 
 function round<T extends number | null>(v: T, digits: number): T {

@@ -71,9 +71,18 @@ export function dayStart(date: string, tz: string): number {
   return guess;
 }
 
+/** The last local day looked up per zone, [start, end) in ms: readings come in time order. */
+const lastDay = new Map<string, { start: number; end: number }>();
+
 /** The start (ms) of the local day holding instant `t`. */
 export function startOfDayAt(t: number, tz: string): number {
-  return dayStart(localDate(t, tz), tz);
+  const last = lastDay.get(tz);
+  if (last && t >= last.start && t < last.end) return last.start;
+  const date = localDate(t, tz);
+  const day = { start: dayStart(date, tz), end: dayStart(nextDate(date), tz) };
+  if (lastDay.size >= 64) lastDay.clear();
+  lastDay.set(tz, day);
+  return day.start;
 }
 
 /** The local date after `date`. */

@@ -6,7 +6,8 @@ import {
 } from '../../alarms/alarmQuery.js';
 import { acknowledgeAlarm, getAlarm, listActions } from '../../alarms/alarmStore.js';
 import type { AlarmKind } from '../../alarms/events.js';
-import { actor, bodyObject, comment, InputError } from '../../alarms/input.js';
+import { actor, bodyObject, comment, InputError, reason } from '../../alarms/input.js';
+import { closeAlarm } from '../../alarms/manualClose.js';
 import { alarmEvent, type AlarmNotifier } from '../../alarms/notifier.js';
 import type { Pool } from '../../db/pool.js';
 import { actingAs } from '../actingAs.js';
@@ -37,8 +38,9 @@ const MAX_LIMIT = 1000;
 
 /**
  * `GET /api/v1/alarms` (filters: `device`, `state`, `kind`, `historical`, `from`,
- * `to`, `limit`, `before`), `GET /api/v1/alarms/{id}` with its audit trail, and
- * `POST /api/v1/alarms/{id}/ack` with `{"by": …, "comment": …}`.
+ * `to`, `limit`, `before`), `GET /api/v1/alarms/{id}` with its audit trail,
+ * `POST /api/v1/alarms/{id}/ack` with `{"comment": …}`, and
+ * `POST /api/v1/alarms/{id}/close` with `{"reason": …}` (manualClose.ts).
  */
 export function alarmRoutes(
   app: FastifyInstance,
@@ -81,6 +83,38 @@ export function alarmRoutes(
     req.log.info({ alarmId: id, by }, 'alarm acknowledged');
     return a;
   });
+
+  app.post<{ Params: { id: string } }>('/api/v1/alarms/:id/close', async (req) => {
+    const id = alarmId(req.params.id);
+    const { by, why } = parseClose(actingAs(req));
+    const result = await closeAlarm(pool, id, by, why);
+    if (result.outcome === 'not_found')
+      throw new ApiError('ALARM_NOT_FOUND', `No alarm ${id}.`);
+    if (result.outcome === 'already_cleared') {
+      throw new ApiError(
+        'ALARM_ALREADY_CLEARED',
+        `Alarm ${id} was cleared at ${result.alarm.cleared_at?.toISOString() ?? '?'}; ` +
+          'there is nothing to close.',
+      );
+    }
+    if (result.outcome === 'still_out') {
+      throw new ApiError(
+        'ALARM_STILL_OUT_OF_RANGE',
+        `Alarm ${id} cannot be closed: ${result.alarm.device_id ?? '?'} is ${result.why}. ` +
+          'The excursion ends with the first reading back in range; acknowledge it ' +
+          'meanwhile. A device taken out of service can be disabled first ' +
+          `(PATCH /api/v1/devices/${result.alarm.device_id ?? '{id}'} with ` +
+          '{"status": "disabled"}), then its alarms closed.',
+      );
+    }
+    const a = result.alarm;
+    notifier.emit({
+      ...alarmEvent('cleared', a, `${a.summary} — closed by ${by}: ${why}`),
+      actor: by,
+    });
+    req.log.info({ alarmId: id, by }, 'alarm closed by hand');
+    return a;
+  });
 }
 
 function alarmId(raw: string): string {
@@ -96,6 +130,18 @@ function parseAck(body: unknown): { by: string; text: string | null } {
       '{"by": "nurse.jane", "comment": "door closed, checked stock"}',
     );
     return { by: actor(o), text: comment(o) };
+  } catch (err) {
+    if (err instanceof InputError) throw new ApiError('BAD_REQUEST', err.message);
+    throw err;
+  }
+}
+
+function parseClose(body: unknown): { by: string; why: string } {
+  try {
+    const o = bodyObject(body, '{"reason": "device retired, fridge emptied on 3 March"}');
+    // A comment (or the "on behalf of" a shared token adds) goes with the reason.
+    const note = comment(o);
+    return { by: actor(o), why: note === null ? reason(o) : `${reason(o)} (${note})` };
   } catch (err) {
     if (err instanceof InputError) throw new ApiError('BAD_REQUEST', err.message);
     throw err;
