@@ -108,6 +108,36 @@ describe('the embedded default', () => {
     expect(verified.stdout).toContain('Verified');
   });
 
+  it('refuses a QoS 1 publish with an empty device level and keeps ingest connected', async () => {
+    const client = await mqtt.connectAsync({
+      protocol: 'mqtts',
+      host: 'localhost',
+      port: server.ports.mqtts,
+      ca: await readFile(caFile()),
+      protocolVersion: 4,
+      clientId: 'embedded-test-empty-level',
+      reconnectPeriod: 0,
+    });
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('heru/sensors/', '{"temperature": 4}', { qos: 1 });
+    await closed;
+    client.end(true);
+
+    expect(server.messages()).toContain('embedded broker: publish refused');
+    await publishOverTls('esp32_sensor_03', 4.4);
+    await waitFor(
+      async () => {
+        const r = await query(
+          "select 1 from reading where device_id = 'esp32_sensor_03'",
+        );
+        return r.rowCount === 1 ? true : undefined;
+      },
+      15_000,
+      'the reading after the refused publish',
+    );
+    expect(server.messages()).not.toContain('mqtt connection lost');
+  });
+
   it('keeps its readings and proofs across a restart and goes on ingesting', async () => {
     const before = await readingCount();
     await server.stop();

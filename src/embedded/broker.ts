@@ -60,11 +60,11 @@ export async function startEmbeddedBroker(
     authenticate: auth.authenticate,
     // Refusing a publish disconnects the client without a PUBACK, so the device keeps
     // the message and sends it again: while stopping (ingest must not miss what the
-    // broker acknowledges), above the size a real deployment's Mosquitto accepts, and
-    // outside the device's own topics.
+    // broker acknowledges), above the size a real deployment's Mosquitto accepts,
+    // outside the device's own topics, and with an empty device level.
     authorizePublish: (client, packet, done) => {
       if (stopping) return done(new Error('the embedded broker is stopping'));
-      const refused = publishRefusal(auth, client, packet);
+      const refused = publishRefusal(auth, client, packet) ?? gate.refusal(packet);
       if (refused !== undefined) {
         log.info(
           { client: client?.id, topic: packet.topic, reason: refused },

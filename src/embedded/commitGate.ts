@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Aedes, Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from '../log.js';
-import { topicMatches } from './topicFilter.js';
+import { matchesEmptyLevel, topicMatches } from './topicFilter.js';
 
 /** Aedes's `publish` as it is called internally: with the publishing client. */
 type PublishWithClient = (
@@ -103,6 +103,22 @@ export class CommitGate {
     }
     if (packet.qos === 0 || !this.ingested(packet.topic)) return done(null);
     this.handOn(client, packet, done);
+  }
+
+  /**
+   * Why a QoS 1 publish cannot reach ingest, or undefined. Aedes hands a message whose
+   * device level is empty (`heru/sensors/`) to ingest's `+` filter, but its session
+   * store never queued it, so ingest's PUBACK fails with "no such packet" and Aedes
+   * drops ingest's connection while the device waits for ever. No device id is empty.
+   */
+  refusal(packet: PublishPacket): string | undefined {
+    if (packet.qos === 0) return undefined;
+    for (const [filter, qos] of this.filters) {
+      if (qos > 0 && matchesEmptyLevel(filter, packet.topic)) {
+        return `topic level for ${filter} is empty`;
+      }
+    }
+    return undefined;
   }
 
   /** Refuses what still waits; Aedes then closes those connections without PUBACK. */

@@ -14,3 +14,13 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+/**
+ * True when `filter` matches `topic` with a `+` standing for an empty level
+ * (`heru/sensors/+` and `heru/sensors/`).
+ */
+export function matchesEmptyLevel(filter: string, topic: string): boolean {
+  if (!topicMatches(filter, topic)) return false;
+  const t = topic.split('/');
+  return filter.split('/').some((level, i) => level === '+' && t[i] === '');
+}
