@@ -57,7 +57,7 @@ export class HederaLedger implements LedgerBackend {
     if (!config.topicId) {
       throw new ConfigError(
         'HEDERA_TOPIC_ID',
-        'a topic id such as 0.0.5678; create one with `npx heru hedera create-topic`',
+        'a topic id such as 0.0.5678; create one with `node bin/heru.js hedera create-topic`',
       );
     }
     const key = operatorKey(config);

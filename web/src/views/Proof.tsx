@@ -114,7 +114,7 @@ export function ProofPage({ id, session }: { id: string; session: Session }) {
               <p class="hint">
                 Hashes were computed here with WebCrypto, from the reading itself. That
                 the ledger message names this root is checked on the ledger (link above)
-                or with <code>npx heru verify {id}</code>.
+                or with <code>node bin/heru.js verify {id}</code>.
               </p>
             </div>
           ) : null}
@@ -146,7 +146,7 @@ function LedgerLinks({ proof }: { proof: ProofDoc }) {
       <>
         {where}
         {at} on this server's local ledger (no public copy; check it with{' '}
-        <code>npx heru verify {proof.reading_id}</code>)
+        <code>node bin/heru.js verify {proof.reading_id}</code>)
       </>
     );
   }

@@ -57,8 +57,8 @@ export function SignIn({
         ) : null}
       </form>
       <p class="hint">
-        An administrator makes a token with <code>npx heru token create</code>. Viewers
-        see the fleet; operators also acknowledge alarms and set up notifications.
+        An administrator makes a token with <code>node bin/heru.js token create</code>.
+        Viewers see the fleet; operators also acknowledge alarms and set up notifications.
       </p>
     </main>
   );
