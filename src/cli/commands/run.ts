@@ -1,6 +1,7 @@
 import type { App, Roles } from '../../app.js';
 import { readConfig } from '../../config/config.js';
 import { loadEnv } from '../../config/env.js';
+import { assertDataDirWritable } from '../../config/dataDir.js';
 import { assertPortFree, listenError } from '../../config/portInUse.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
@@ -20,6 +21,7 @@ async function run(roles: Roles, simulate = 0): Promise<void> {
   const log = createLogger(config.logLevel);
   const http = { host: config.http.host, port: config.http.port };
   await assertPortFree('HTTP_PORT', http);
+  await assertDataDirWritable(config.anchor.dataDir);
   // The application's modules load while the embedded parts start (PGlite's start is
   // mostly disk and WebAssembly compilation, off this thread).
   const appModule = import('../../app.js');
