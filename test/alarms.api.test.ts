@@ -109,6 +109,8 @@ describe('GET /api/v1/alarms', () => {
       ['state=closed', '`state`'],
       ['kind=fire', '`kind`'],
       ['from=yesterday', '`from`'],
+      ['from=2024-02-30', 'one that exists'],
+      ['to=99999-01-01', '`to`'],
       ['limit=0', '`limit`'],
       ['from=2024-06-02T00:00:00Z&to=2024-06-01T00:00:00Z', '`from` must be before'],
     ]) {

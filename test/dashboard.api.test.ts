@@ -163,6 +163,12 @@ describe('the series of a device', () => {
     const body = (await bad.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('BAD_REQUEST');
     expect(body.error.message).toContain('`from`');
+    const impossible = await app.api('/api/v1/devices/f-ok/series?from=2026-02-30');
+    expect(impossible.status).toBe(400);
+    const day = await app.api(
+      '/api/v1/devices/f-ok/series?from=2026-02-28&to=2026-03-01',
+    );
+    expect(day.status).toBe(200);
     const points = await app.api('/api/v1/devices/f-ok/series?points=5');
     expect(points.status).toBe(400);
     const unknown = await app.api('/api/v1/devices/nope/series');

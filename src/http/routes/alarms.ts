@@ -12,6 +12,7 @@ import { alarmEvent, type AlarmNotifier } from '../../alarms/notifier.js';
 import type { Pool } from '../../db/pool.js';
 import { actingAs } from '../actingAs.js';
 import { ApiError } from '../errors.js';
+import { queryTime } from '../queryTime.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -156,8 +157,8 @@ export function parseAlarmFilter(q: Query): AlarmFilter {
   if (q.kind !== undefined) f.kind = oneOf(q.kind, 'kind', KINDS);
   if (q.historical !== undefined)
     f.historical = oneOf(q.historical, 'historical', ['true', 'false']) === 'true';
-  if (q.from !== undefined) f.from = time(q.from, 'from');
-  if (q.to !== undefined) f.to = time(q.to, 'to');
+  if (q.from !== undefined) f.from = queryTime(q.from, 'from');
+  if (q.to !== undefined) f.to = queryTime(q.to, 'to');
   if (f.from && f.to && f.from >= f.to)
     throw new ApiError('BAD_REQUEST', '`from` must be before `to`.');
   if (q.before !== undefined) f.before = alarmId(q.before);
@@ -167,13 +168,6 @@ export function parseAlarmFilter(q: Query): AlarmFilter {
 function oneOf<T extends string>(v: string, name: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(v)) return v as T;
   throw new ApiError('BAD_REQUEST', `\`${name}\` must be one of ${allowed.join(', ')}.`);
-}
-
-function time(v: string, name: string): Date {
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms))
-    throw new ApiError('BAD_REQUEST', `\`${name}\` must be an ISO 8601 time.`);
-  return new Date(ms);
 }
 
 function limitOf(v: string | undefined): number {

@@ -5,6 +5,7 @@ import { loadSeries, type SeriesQuery } from '../../dashboard/series.js';
 import { getDevice } from '../../db/devices.js';
 import type { Pool } from '../../db/pool.js';
 import { ApiError } from '../errors.js';
+import { queryTime } from '../queryTime.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -55,8 +56,8 @@ export function fleetRoutes(app: FastifyInstance, pool: Pool, watch: FleetWatch)
  * apart), `points` 10 to 5,000 (default 600), `sensor` a probe ('' by default).
  */
 export function parseSeriesQuery(deviceId: string, q: Query, now: Date): SeriesQuery {
-  const to = time(q.to, 'to') ?? now;
-  const from = time(q.from, 'from') ?? new Date(to.getTime() - DAY_MS);
+  const to = queryTime(q.to, 'to') ?? now;
+  const from = queryTime(q.from, 'from') ?? new Date(to.getTime() - DAY_MS);
   if (from >= to) throw new ApiError('BAD_REQUEST', '`from` must be before `to`.');
   if (to.getTime() - from.getTime() > MAX_SPAN_DAYS * DAY_MS) {
     throw new ApiError(
@@ -72,12 +73,4 @@ export function parseSeriesQuery(deviceId: string, q: Query, now: Date): SeriesQ
     );
   }
   return { deviceId, sensor: q.sensor ?? '', from, to, points };
-}
-
-function time(v: string | undefined, name: string): Date | undefined {
-  if (v === undefined || v === '') return undefined;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms))
-    throw new ApiError('BAD_REQUEST', `\`${name}\` must be an ISO 8601 time.`);
-  return new Date(ms);
 }

@@ -1,5 +1,6 @@
 import type { ReadingQuery } from '../../db/readings.js';
 import { ApiError } from '../errors.js';
+import { queryTime } from '../queryTime.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 export const DEFAULT_LIMIT = 1000;
@@ -14,8 +15,8 @@ export function parseReadingsQuery(
   query: Record<string, string | undefined>,
   now: Date,
 ): ReadingQuery {
-  const to = time(query.to, 'to') ?? now;
-  const from = time(query.from, 'from') ?? new Date(to.getTime() - DAY_MS);
+  const to = queryTime(query.to, 'to') ?? now;
+  const from = queryTime(query.from, 'from') ?? new Date(to.getTime() - DAY_MS);
   if (from >= to) throw new ApiError('BAD_REQUEST', '`from` must be before `to`.');
   const limit = query.limit === undefined ? DEFAULT_LIMIT : Number(query.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -27,14 +28,6 @@ export function parseReadingsQuery(
   const q: ReadingQuery = { deviceId, from, to, limit };
   if (query.cursor !== undefined) q.after = decodeCursor(query.cursor);
   return q;
-}
-
-function time(v: string | undefined, name: string): Date | undefined {
-  if (v === undefined || v === '') return undefined;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms))
-    throw new ApiError('BAD_REQUEST', `\`${name}\` must be an ISO 8601 time.`);
-  return new Date(ms);
 }
 
 export function encodeCursor(time: Date, id: string): string {
