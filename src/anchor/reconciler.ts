@@ -3,7 +3,8 @@
  * (Redis restarted empty, a job failed after its retries, a job id still kept as
  * completed). Every pass it adds a seal job when pending readings are due, and an
  * anchor job for every unfinished batch that no worker holds and that has no live
- * job. Runs once at start and then every `reconcileSeconds`.
+ * job. Runs once at start and then every `reconcileSeconds`; it also keeps the
+ * pending table vacuumed (src/anchor/pendingVacuum.ts).
  */
 import type { AnchorConfig } from '../config/config.js';
 import type { Pool } from '../db/pool.js';
@@ -12,6 +13,7 @@ import type { JobQueue } from '../queue/jobQueue.js';
 import { unclaimedBatchIds } from './batches.js';
 import { anchorJobId, ANCHOR_JOB, SEAL_JOB } from './jobs.js';
 import type { AnchorMetrics } from './metrics.js';
+import { PendingVacuum } from './pendingVacuum.js';
 import { hasDuePending, pendingSummary } from './seal.js';
 
 /** Batches looked at in one pass; more wait for the next one. */
@@ -26,6 +28,7 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly vacuum: PendingVacuum;
 
   constructor(
     private readonly pool: Pool,
@@ -33,7 +36,9 @@ export class Reconciler {
     private readonly config: AnchorConfig,
     private readonly metrics: AnchorMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.vacuum = new PendingVacuum(pool, log);
+  }
 
   start(): void {
     const every = this.config.reconcileSeconds * 1000;
@@ -52,6 +57,7 @@ export class Reconciler {
 
   /** One pass; also what tests and `heru worker --once` call. */
   async pass(): Promise<ReconcileResult> {
+    await this.vacuum.maybeRun();
     const summary = await pendingSummary(this.pool);
     this.metrics.pendingReadings.set(summary.readings);
     this.metrics.oldestPendingSeconds.set(summary.oldestSeconds ?? 0);
