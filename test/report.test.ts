@@ -9,7 +9,7 @@ import { Health } from '../src/health.js';
 import { buildServer } from '../src/http/server.js';
 import { createLogger } from '../src/log.js';
 import { createMetrics } from '../src/metrics.js';
-import type { DailyReport } from '../src/reports/daily.js';
+import { dailyReport, type DailyReport } from '../src/reports/daily.js';
 import type { MktReport } from '../src/reports/mktReport.js';
 import { authedInject, createTestToken } from './helpers/apiToken.js';
 import { Feed, series } from './helpers/feed.js';
@@ -104,6 +104,20 @@ describe('GET /api/v1/reports/daily', () => {
       ],
       alarms: [],
     });
+  });
+
+  it('counts today up to now only, and gives no row for days to come', async () => {
+    // "Now" is 2024-07-02 at 12:00 UTC: the day's gap from 06:00 to 08:00 (130
+    // minutes, from the last reading's end) is all it lacks so far; its afternoon is
+    // not minutes without data, and 2024-07-03 has not begun.
+    const r = await dailyReport(
+      pool,
+      { deviceId: 'rep-1', from: '2024-07-02', to: '2024-07-03', tz: 'UTC' },
+      Date.parse('2024-07-02T12:00:00Z'),
+    );
+    expect(r!.days.map((d) => [d.date, d.minutes_no_data])).toEqual([
+      ['2024-07-02', 130],
+    ]);
   });
 
   it('cuts the days at local midnight of the time zone asked for', async () => {

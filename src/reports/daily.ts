@@ -78,10 +78,15 @@ export interface DailyQuery {
   tz: string;
 }
 
-/** The report; undefined when the device is unknown. */
+/**
+ * The report; undefined when the device is unknown. Today is counted up to `now`
+ * only (its minutes still to come are not minutes without data), and days after
+ * today have no row.
+ */
 export async function dailyReport(
   pool: Pool,
   q: DailyQuery,
+  now = Date.now(),
 ): Promise<DailyReport | undefined> {
   const dp = await getDeviceProfile(pool, q.deviceId);
   if (!dp) return undefined;
@@ -101,7 +106,8 @@ export async function dailyReport(
   const days: DailyRow[] = [];
   for (let date = q.from; date <= q.to; date = nextDate(date)) {
     const start = dayStart(date, q.tz);
-    const end = dayStart(nextDate(date), q.tz);
+    const end = Math.min(dayStart(nextDate(date), q.tz), now);
+    if (end <= start) break;
     const periods = within(history, start, end);
     if (periods.length === 0) periods.push({ from: start, to: end, profile: dp.profile });
     const gap = Math.max(...periods.map((p) => gapMs(p.profile.rules)));

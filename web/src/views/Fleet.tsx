@@ -94,7 +94,9 @@ function Tile({
     >
       <a href={devicePath(t.device_id)} onClick={follow}>
         <div class="tile-head">
-          <span class="name">{t.device_id}</span>
+          <span class="name" title={t.device_id}>
+            {t.device_id}
+          </span>
           <span class={`badge st-${t.status}`}>
             {s.icon} {s.label}
           </span>
