@@ -41,7 +41,7 @@ export class IngestService {
     const log = deps.log.child({ part: 'ingest' });
     // Operator mappings and device settings, kept fresh; new mapping topics are
     // subscribed to while running.
-    const mappings = new MappingRegistry(deps.pool, log.child({ part: 'mappings' }));
+    const mappings = new MappingRegistry(deps.pool, deps.log.child({ part: 'mappings' }));
     await mappings.start();
     const topics = CODECS.flatMap((c) => c.topics);
     const consumer = new MqttConsumer(await consumerOptions(deps.mqtt, topics), log);
