@@ -44,12 +44,39 @@ export async function claimDue(
   limit: number,
   leaseMs: number,
 ): Promise<ClaimedDelivery[]> {
-  const { rows } = await pool.query<ClaimRow>(
-    `with due as (
-       select id from notify_delivery
+  const due = `select id from notify_delivery
        where status in ('pending', 'sending') and next_attempt_at <= now()
        order by next_attempt_at limit $1
-       for update skip locked
+       for update skip locked`;
+  return claim(pool, due, [limit, leaseMs]);
+}
+
+/**
+ * Claims these deliveries, for `leaseMs`, those of them still due and not held by
+ * another worker: the hand-off of what this process has just queued, which need
+ * not wait for claimDue() to find it.
+ */
+export async function claimQueued(
+  pool: Pool,
+  ids: readonly string[],
+  leaseMs: number,
+): Promise<ClaimedDelivery[]> {
+  const due = `select id from notify_delivery
+       where id = any ($1::bigint[]) and status = 'pending' and next_attempt_at <= now()
+       order by id
+       for update skip locked`;
+  return claim(pool, due, [ids, leaseMs]);
+}
+
+/** Turns the rows `due` selects (`$2` is the lease) into `sending` ones, with their targets. */
+async function claim(
+  pool: Pool,
+  due: string,
+  params: unknown[],
+): Promise<ClaimedDelivery[]> {
+  const { rows } = await pool.query<ClaimRow>(
+    `with due as (
+       ${due}
      ), claimed as (
        update notify_delivery d
        set status = 'sending', attempts = d.attempts + 1,
@@ -64,7 +91,7 @@ export async function claimDue(
      from claimed cl
      join notify_channel ch on ch.id = cl.channel_id
      join notify_recipient r on r.id = cl.recipient_id`,
-    [limit, leaseMs],
+    params,
   );
   return rows.map(toClaimed);
 }

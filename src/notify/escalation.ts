@@ -70,7 +70,7 @@ async function escalateOne(
     const message = alarmMessage(event, 'escalated', level, config.publicUrl);
     let queued = 0;
     for (const t of targets) {
-      const placed = await place(
+      const { placed } = await place(
         c,
         { ...t, alarmId: row.alarm_id, event: 'escalated', level, message },
         limitsOf(config),

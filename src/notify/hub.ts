@@ -3,8 +3,9 @@
  * worker on the other.
  *
  * `onAlarmEvent` only appends to an in-memory buffer and returns; a flush records
- * the buffered events in PostgreSQL (one transaction per batch) and wakes the
- * worker. So ingest never waits for a channel, nor even for the hub's own insert.
+ * the buffered events in PostgreSQL (one transaction per batch) and hands the
+ * deliveries it queued to the worker. So ingest never waits for a channel, nor even
+ * for the hub's own insert.
  * When PostgreSQL refuses, the events stay buffered and the flush is retried with
  * backoff; past MAX_BUFFERED the oldest are dropped, counted and logged.
  */
@@ -109,8 +110,11 @@ export class NotificationHub implements AlarmListener {
   /** Queues a test notice to each live channel of a recipient. */
   async sendTest(recipient: RecipientView): Promise<Placed[]> {
     const placed = await queueTest(this.deps.pool, recipient, this.deps.config);
-    this.worker?.wake();
-    return placed;
+    this.worker?.take(
+      placed.flatMap((p) => (p.deliveryId === null ? [] : [p.deliveryId])),
+    );
+    if (placed.some((p) => p.placed === 'coalesced')) this.worker?.wake();
+    return placed.map((p) => p.placed);
   }
 
   registerHealth(health: Health): void {
@@ -144,14 +148,20 @@ export class NotificationHub implements AlarmListener {
     try {
       while (this.buffer.length > 0) {
         const batch = this.buffer.slice(0, BATCH);
-        const counts = await recordEvents(this.deps.pool, batch, this.deps.config);
+        const { counts, queued } = await recordEvents(
+          this.deps.pool,
+          batch,
+          this.deps.config,
+        );
+        this.worker?.take(queued);
         this.buffer = this.buffer.slice(batch.length);
         this.metrics.intakeBacklog.set(this.buffer.length);
         for (const [placed, n] of Object.entries(counts))
           this.metrics.notices.inc({ placed }, n);
         this.failures = 0;
         this.lastError = undefined;
-        this.worker?.wake();
+        // A digest started by this batch may be due now: the next tick finds it.
+        if (counts.coalesced > 0) this.worker?.wake();
       }
     } catch (err) {
       this.retryLater(err as Error);

@@ -39,32 +39,64 @@ export interface Limits {
 /** What became of a placement. */
 export type Placed = 'queued' | 'coalesced' | 'duplicate';
 
+/** A placement's fate, and for `queued` the id of the delivery, due at once. */
+export interface PlaceResult {
+  placed: Placed;
+  deliveryId: string | null;
+}
+
+interface SeenRow {
+  n: number;
+  now: Date;
+  placed: boolean;
+  id: string | null;
+}
+
 /** Queues the notice, or folds it into the channel's digest when the window is full. */
 export async function place(
   c: PoolClient,
   p: Placement,
   limits: Limits,
-): Promise<Placed> {
-  // One round trip: was this change already told to this channel, and how full is its window?
-  const { rows } = await c.query<{ n: number; now: Date; placed: boolean }>(
-    `select (select count(*)::int from notify_delivery
-             where channel_id = $1 and status <> 'coalesced'
-               and slot_at > now() - make_interval(secs => $2)) as n,
-            now() as now,
-            ($3::text is not null and exists (
-               select 1 from notify_delivery
-               where alarm_id = $3 and event = $4 and level = $5 and channel_id = $1)) as placed`,
-    [p.channelId, limits.windowSeconds, p.alarmId, p.event, p.level],
+): Promise<PlaceResult> {
+  // One round trip in the usual case: was this change already told to this channel,
+  // how full is its window, and, when neither stops it, the insert itself.
+  const { rows } = await c.query<SeenRow>(
+    `with seen as (
+       select (select count(*)::int from notify_delivery
+               where channel_id = $1 and status <> 'coalesced'
+                 and slot_at > now() - make_interval(secs => $2)) as n,
+              ($3::text is not null and exists (
+                 select 1 from notify_delivery
+                 where alarm_id = $3 and event = $4 and level = $5
+                   and channel_id = $1)) as placed,
+              -- To the millisecond, as nextFreeSlot() reads slots back.
+              date_trunc('milliseconds', now()) as at
+     ), queued as (
+       insert into notify_delivery (alarm_id, event, level, recipient_id, channel_id,
+         kind, status, message, slot_at, next_attempt_at)
+       select $3, $4, $5, $6, $1, $7, 'pending', $8, seen.at, seen.at
+       from seen where not seen.placed and seen.n < $9
+       returning id::text
+     )
+     select seen.n, seen.placed, seen.at as now, (select id from queued) as id from seen`,
+    [
+      p.channelId,
+      limits.windowSeconds,
+      p.alarmId,
+      p.event,
+      p.level,
+      p.recipientId,
+      p.kind,
+      p.message,
+      limits.count,
+    ],
   );
-  const { n, now, placed } = rows[0]!;
-  if (placed) return 'duplicate';
-  if (n < limits.count) {
-    await insert(c, p, { status: 'pending', slotAt: now, coalescedInto: null });
-    return 'queued';
-  }
+  const { now, placed, id } = rows[0]!;
+  if (placed) return { placed: 'duplicate', deliveryId: null };
+  if (id !== null) return { placed: 'queued', deliveryId: id };
   const digestId = await joinDigest(c, p, limits, now);
   await insert(c, p, { status: 'coalesced', slotAt: now, coalescedInto: digestId });
-  return 'coalesced';
+  return { placed: 'coalesced', deliveryId: null };
 }
 
 /**

@@ -34,33 +34,49 @@ export async function matchTargets(
   notifyOn: NotifyOn,
 ): Promise<Target[]> {
   const { rows } = await c.query<Target>(
-    `select r.id::text as "recipientId", r.level as "recipientLevel",
-            ch.id::text as "channelId", ch.kind
+    `select ${TARGET_COLUMNS}
      from notify_recipient r
      join notify_channel ch on ch.recipient_id = r.id
-     where r.deleted_at is null and r.enabled
-       and ch.deleted_at is null and ch.enabled
-       and r.level between $1 and $2
-       and $3 = any (r.notify_on)
-       and (case r.min_severity when 'info' then 0 when 'warning' then 1 else 2 end) <= $4
-       and (r.alarm_kinds is null or $5 = any (r.alarm_kinds))
-       and (r.scope = 'all'
-            or (r.scope = 'site' and r.scope_value = $6)
-            or (r.scope = 'profile' and r.scope_value = $7)
-            or (r.scope = 'device' and r.scope_value = $8))
+     where ${targetFilter(1, '$8')}
      order by ch.id`,
-    [
-      levels.min,
-      levels.max,
-      notifyOn,
-      severityRank(alarm.severity),
-      alarm.kind,
-      alarm.site,
-      alarm.profile,
-      alarm.deviceId,
-    ],
+    [levels.min, ...targetParams(alarm, notifyOn), levels.max],
   );
   return rows;
+}
+
+/** The columns of a Target, from `notify_recipient r` and `notify_channel ch`. */
+export const TARGET_COLUMNS = `r.id::text as "recipientId", r.level as "recipientLevel",
+            ch.id::text as "channelId", ch.kind`;
+
+/**
+ * The condition matchTargets applies, for use inside a larger statement: `$first` is
+ * the lowest level, `maxLevel` an SQL expression for the highest, and the six
+ * parameters from `$first + 1` on are targetParams().
+ */
+export function targetFilter(first: number, maxLevel: string): string {
+  const $ = (i: number): string => `$${first + i}`;
+  return `r.deleted_at is null and r.enabled
+       and ch.deleted_at is null and ch.enabled
+       and r.level between ${$(0)} and ${maxLevel}
+       and ${$(1)} = any (r.notify_on)
+       and (case r.min_severity when 'info' then 0 when 'warning' then 1 else 2 end) <= ${$(2)}
+       and (r.alarm_kinds is null or ${$(3)} = any (r.alarm_kinds))
+       and (r.scope = 'all'
+            or (r.scope = 'site' and r.scope_value = ${$(4)})
+            or (r.scope = 'profile' and r.scope_value = ${$(5)})
+            or (r.scope = 'device' and r.scope_value = ${$(6)}))`;
+}
+
+/** The parameters of targetFilter() after the lowest level, in order. */
+export function targetParams(alarm: AlarmScope, notifyOn: NotifyOn): unknown[] {
+  return [
+    notifyOn,
+    severityRank(alarm.severity),
+    alarm.kind,
+    alarm.site,
+    alarm.profile,
+    alarm.deviceId,
+  ];
 }
 
 /** True when some recipient above `level` would hear of this alarm's escalation. */

@@ -3,10 +3,12 @@
  * channel (several at once, each bounded by the attempt timeout), records every
  * attempt, and escalates alarms whose time has come.
  *
- * It runs a tick when woken (a new delivery was queued in this process, a send
- * finished), when a retry it scheduled falls due, and every `pollMs` otherwise (to
- * see work queued by other processes). A tick never overlaps another: a wake during
- * a tick makes the next one start straight after.
+ * It runs a tick when woken (a send finished, a digest was queued), when a retry it
+ * scheduled falls due, and every `pollMs` otherwise (to see work queued by other
+ * processes). A tick never overlaps another: a wake during a tick makes the next one
+ * start straight after. Deliveries queued in this process are handed over by id as
+ * soon as they are committed and claimed at once, beside the ticks; the claim in
+ * PostgreSQL still decides, so a delivery a crash leaves behind is found by a tick.
  */
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -14,7 +16,12 @@ import { verdictOf } from './backoff.js';
 import type { Channel, ChannelKind, SendResult } from './channels/channel.js';
 import { HOW_TO_CONFIGURE } from './channels/index.js';
 import type { NotifyConfig } from './config.js';
-import { claimDue, recordAttempt, type ClaimedDelivery } from './deliveries.js';
+import {
+  claimDue,
+  claimQueued,
+  recordAttempt,
+  type ClaimedDelivery,
+} from './deliveries.js';
 import { escalateDue } from './escalation.js';
 import type { NotifyMetrics } from './metrics.js';
 
@@ -36,7 +43,10 @@ export class DeliveryWorker {
   private closed = false;
   private nextDueAt = Infinity;
   private lastEscalation = 0;
+  /** Sends the claims under way may start: counted against the concurrency with inFlight. */
+  private claiming = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly claims = new Set<Promise<void>>();
 
   constructor(private readonly deps: WorkerDeps) {}
 
@@ -51,10 +61,35 @@ export class DeliveryWorker {
     else this.schedule(0);
   }
 
+  /** Claims and sends these just-queued deliveries now, as far as the concurrency allows. */
+  take(ids: readonly string[]): void {
+    if (this.closed || ids.length === 0) return;
+    const n = Math.min(ids.length, this.free());
+    if (n < ids.length) this.wake();
+    if (n === 0) return;
+    const { pool, config, log } = this.deps;
+    this.claiming += n;
+    const claim = claimQueued(pool, ids.slice(0, n), config.timeoutMs + LEASE_MARGIN_MS)
+      .then(
+        (ds) => {
+          for (const d of ds) this.track(this.deliver(d));
+        },
+        // Left pending, they are claimed by a tick once PostgreSQL answers again.
+        (err: Error) =>
+          log.warn({ err: err.message }, 'could not claim queued deliveries'),
+      )
+      .finally(() => {
+        this.claiming -= n;
+        this.claims.delete(claim);
+      });
+    this.claims.add(claim);
+  }
+
   /** Stops claiming and waits for the sends in progress (each bounded by the attempt timeout). */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    await Promise.allSettled([...this.claims]);
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -69,9 +104,16 @@ export class DeliveryWorker {
     this.again = false;
     const { pool, config, log } = this.deps;
     try {
-      const free = config.concurrency - this.inFlight.size;
+      const free = this.free();
       if (free > 0) {
-        const claimed = await claimDue(pool, free, config.timeoutMs + LEASE_MARGIN_MS);
+        this.claiming += free;
+        const claimed = await claimDue(
+          pool,
+          free,
+          config.timeoutMs + LEASE_MARGIN_MS,
+        ).finally(() => {
+          this.claiming -= free;
+        });
         for (const d of claimed) this.track(this.deliver(d));
         if (claimed.length === free) this.again = true;
       }
@@ -87,6 +129,10 @@ export class DeliveryWorker {
       this.running = false;
       this.schedule(this.again ? 0 : this.untilNext());
     }
+  }
+
+  private free(): number {
+    return this.deps.config.concurrency - this.inFlight.size - this.claiming;
   }
 
   private untilNext(): number {
