@@ -67,9 +67,15 @@ export async function startApp(
 
   await waitForDatabase(() => migrate(pool, log), log);
 
-  // Before ingest: the rule engine hands its alarm events to the hub.
+  // Before ingest: the rule engine hands its alarm events to the hub. The hub and its
+  // delivery worker have connections of their own, so that an alarm does not queue
+  // for a connection behind ingest's commits and the rule engine's turns.
+  const notifyPool = createPool(requireDatabaseUrl(config), log, {
+    applicationName: 'heru-notify',
+    max: 3,
+  });
   const notify = new NotificationHub({
-    pool,
+    pool: notifyPool,
     config: config.notify,
     log,
     registry: metrics.registry,
@@ -160,7 +166,7 @@ export async function startApp(
         ['anchoring', () => anchoring.close()],
         ['http', () => http.close()],
         ['notify', () => notify.close()],
-        ['postgres', () => pool.end()],
+        ['postgres', () => Promise.all([pool.end(), notifyPool.end()])],
       ];
       for (const [name, step] of steps) {
         try {
