@@ -1,20 +1,22 @@
 /**
  * Readings that arrived late (after an outage, from a device's buffer) are evaluated
  * in their own time: the excursion rules run from an empty state over them and the
- * readings stored around them, and every episode that reached its alarm and holds a
- * late reading is recorded as a *historical* excursion ("10:12–10:58, reported
- * 14:03"). The live state and the live alarms are never touched. An episode already
- * covered by a live alarm of the same rule is not recorded twice. Replaying the same
- * readings again updates the same historical alarm (one per device, sensor, rule and
- * start).
+ * readings stored around them, before and after (a backlog may arrive newest first,
+ * or from two processes out of order), and every episode that reached its alarm and
+ * holds a late reading is recorded as a *historical* excursion ("10:12–10:58,
+ * reported 14:03"). The live state and the live alarms are never touched. An episode
+ * already covered by a live alarm of the same rule is not recorded twice; one that
+ * overlaps a historical alarm of the same rule extends it instead of adding a second
+ * (so replaying the same readings changes nothing).
  *
  * One turn of the engine may hold late readings of many devices: each step below is
  * one statement for all of them (the readings around, the live alarms that cover an
- * episode, the historical alarms an episode continues, the inserts).
+ * episode, the historical alarms an episode overlaps, the writes).
  */
 import type { PoolClient } from '../db/pool.js';
 import { ALARM_COLUMNS, type AlarmRow } from './alarmStore.js';
 import { findEpisodes, type Episode } from './episodes.js';
+import type { ExcursionRule } from './profile.js';
 import type { RuleReading } from './evaluate.js';
 import { gapMs, longestRuleMs } from './profile.js';
 import type { DeviceContext } from './stateStore.js';
@@ -42,7 +44,19 @@ interface Found {
   episode: Episode;
   /** Time of the first reading looked at: an episode starting there may have begun earlier. */
   firstTime: number | undefined;
+  /** Times of its first and last late reading. */
+  late: { from: number; to: number };
   reportedAt: number;
+}
+
+/** A historical alarm an episode overlaps, as stored. */
+interface Recorded {
+  id: string;
+  since: number;
+  until: number | null;
+  lastOutAt: number;
+  raisedAt: number;
+  peak: number | null;
 }
 
 /** Records the historical excursions in the late readings of a turn; returns the new alarms. */
@@ -57,26 +71,42 @@ export async function evaluateLate(
   for (const s of stretches) {
     const reportedAt = Math.max(...s.late.map((r) => r.receivedAt));
     for (const e of findEpisodes(s.ctx.profile.rules, s.around)) {
-      if (!s.late.some((r) => r.time >= e.since && r.time <= (e.until ?? Infinity)))
-        continue;
-      found.push({ ctx: s.ctx, episode: e, firstTime: s.around[0]?.time, reportedAt });
+      const inside = s.late.filter(
+        (r) => r.time >= e.since && r.time <= (e.until ?? Infinity),
+      );
+      if (inside.length === 0) continue;
+      const late = { from: inside[0]!.time, to: inside.at(-1)!.time };
+      found.push({
+        ctx: s.ctx,
+        episode: e,
+        firstTime: s.around[0]?.time,
+        late,
+        reportedAt,
+      });
     }
   }
   const covered = await coveredByLiveAlarms(c, found);
   const open = found.filter((_, i) => !covered.has(i));
-  await continueEarlier(c, open);
-  return recordEpisodes(c, open);
+  const overlapped = await overlappedAlarms(c, open);
+  return recordEpisodes(c, mergeInto(open, overlapped));
 }
 
+/**
+ * The late readings of each sensor, with the span to read around them: the longest
+ * rule and the gap allowance on both sides, so an episode that began before the late
+ * readings, or goes on in readings stored after them, is seen whole.
+ */
 function stretchesOf(devices: readonly LateReadings[]): Stretch[] {
   const out: Stretch[] = [];
   for (const { ctx, late } of devices) {
     const rules = ctx.profile.rules;
     if (late.length === 0 || rules.excursions.length === 0) continue;
+    const margin = longestRuleMs(rules) + gapMs(rules);
     for (const sensor of new Set(late.map((r) => r.sensor))) {
       const mine = late.filter((r) => r.sensor === sensor);
-      const from = mine[0]!.time - longestRuleMs(rules) - gapMs(rules);
-      out.push({ ctx, sensor, late: mine, from, to: mine.at(-1)!.time, around: [] });
+      const from = mine[0]!.time - margin;
+      const to = mine.at(-1)!.time + margin;
+      out.push({ ctx, sensor, late: mine, from, to, around: [] });
     }
   }
   return out;
@@ -120,7 +150,11 @@ async function readAround(c: PoolClient, stretches: Stretch[]): Promise<void> {
   }
 }
 
-/** Positions in `found` of the episodes a live alarm of the same rule already covers. */
+/**
+ * Positions in `found` of the episodes whose late readings a live alarm of the same
+ * rule already covers. Judged by the late readings only: an episode read on into the
+ * live readings after them is still recorded for its late part.
+ */
 async function coveredByLiveAlarms(c: PoolClient, found: Found[]): Promise<Set<number>> {
   if (found.length === 0) return new Set();
   const { rows } = await c.query<{ i: string }>(
@@ -135,74 +169,163 @@ async function coveredByLiveAlarms(c: PoolClient, found: Found[]): Promise<Set<n
       found.map((f) => f.ctx.deviceId),
       found.map((f) => f.episode.sensor),
       found.map((f) => f.episode.rule.id),
-      found.map((f) => new Date(f.episode.since)),
-      found.map((f) => new Date(f.episode.until ?? f.episode.lastOutAt)),
+      found.map((f) => new Date(f.late.from)),
+      found.map((f) => new Date(f.late.to)),
     ],
   );
   return new Set(rows.map((r) => Number(r.i) - 1));
 }
 
 /**
- * An episode found at the very start of the readings looked at may have begun
- * earlier: when a historical alarm of the same rule ran up to it, it is that one,
- * and the episode takes its start.
+ * For each episode, the earliest historical alarm of the same rule it overlaps. An
+ * episode found at the very start of the readings looked at may have begun earlier,
+ * so for it an alarm that ran up to within the gap allowance before it counts too.
  */
-async function continueEarlier(c: PoolClient, found: Found[]): Promise<void> {
-  const atStart = found.filter((f) => f.episode.since === f.firstTime);
-  if (atStart.length === 0) return;
-  const { rows } = await c.query<{ i: string; since: Date }>(
-    `select distinct on (u.i) u.i::text, a.since
+async function overlappedAlarms(
+  c: PoolClient,
+  found: readonly Found[],
+): Promise<Map<number, Recorded>> {
+  if (found.length === 0) return new Map();
+  const { rows } = await c.query<{
+    i: string;
+    id: string;
+    since: Date;
+    until: Date | null;
+    last_out_at: string | null;
+    reached_at: string | null;
+    peak: number | null;
+  }>(
+    `select distinct on (u.i) u.i::text, a.id::text, a.since, a.until,
+            a.detail->>'last_out_at' as last_out_at, a.detail->>'reached_at' as reached_at,
+            (a.detail->>'peak')::float8 as peak
      from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-            with ordinality as u(device_id, sensor, rule_id, since, reach, i)
+            with ordinality as u(device_id, sensor, rule_id, reach, last, i)
      join alarm a on a.device_id = u.device_id and a.sensor = u.sensor
-                 and a.rule_id = u.rule_id and a.historical
-                 and a.since <= u.since and coalesce(a.until, 'infinity') >= u.reach
-     order by u.i, a.since desc`,
+                 and a.rule_id = u.rule_id and a.historical and a.since <= u.last
+                 and coalesce(a.until, (a.detail->>'last_out_at')::timestamptz, a.since)
+                     >= u.reach
+     order by u.i, a.since`,
     [
-      atStart.map((f) => f.ctx.deviceId),
-      atStart.map((f) => f.episode.sensor),
-      atStart.map((f) => f.episode.rule.id),
-      atStart.map((f) => new Date(f.episode.since)),
-      atStart.map((f) => new Date(f.episode.since - gapMs(f.ctx.profile.rules))),
+      found.map((f) => f.ctx.deviceId),
+      found.map((f) => f.episode.sensor),
+      found.map((f) => f.episode.rule.id),
+      found.map((f) => {
+        const back = f.episode.since === f.firstTime ? gapMs(f.ctx.profile.rules) : 0;
+        return new Date(f.episode.since - back);
+      }),
+      found.map((f) => new Date(f.episode.until ?? f.episode.lastOutAt)),
     ],
   );
+  const out = new Map<number, Recorded>();
   for (const r of rows) {
-    const f = atStart[Number(r.i) - 1]!;
-    f.episode = { ...f.episode, since: r.since.getTime() };
+    const since = r.since.getTime();
+    const until = r.until?.getTime() ?? null;
+    out.set(Number(r.i) - 1, {
+      id: r.id,
+      since,
+      until,
+      lastOutAt: r.last_out_at ? Date.parse(r.last_out_at) : (until ?? since),
+      raisedAt: r.reached_at ? Date.parse(r.reached_at) : since,
+      peak: r.peak,
+    });
   }
+  return out;
+}
+
+/** An episode to write: a new historical alarm, or the one `id` extended. */
+interface Write extends Found {
+  id: string | null;
 }
 
 /**
- * Inserts the historical alarms, or updates those recorded before (same device,
- * sensor, rule and start); returns the new ones.
+ * Folds each episode into the historical alarm it overlaps (several episodes into
+ * one alarm make one write); the others become new alarms, one per alarm key.
  */
-async function recordEpisodes(c: PoolClient, found: Found[]): Promise<AlarmRow[]> {
-  // One row per alarm key: a statement may not update the same row twice.
-  const byKey = new Map<string, Found>();
-  for (const f of found) {
+function mergeInto(found: readonly Found[], overlapped: Map<number, Recorded>): Write[] {
+  const byKey = new Map<string, Write>();
+  found.forEach((f, i) => {
+    const a = overlapped.get(i);
     const e = f.episode;
-    byKey.set(`${f.ctx.deviceId}\u0000${e.sensor}\u0000${e.rule.id}\u0000${e.since}`, f);
-  }
-  const list = [...byKey.values()];
+    const key = a
+      ? `alarm\u0000${a.id}`
+      : `${f.ctx.deviceId}\u0000${e.sensor}\u0000${e.rule.id}\u0000${e.since}`;
+    const before = byKey.get(key);
+    const into = before?.episode ?? (a && asEpisode(e, a));
+    byKey.set(key, {
+      ...f,
+      id: a?.id ?? null,
+      episode: into ? joined(into, e) : e,
+      reportedAt: Math.max(f.reportedAt, before?.reportedAt ?? -Infinity),
+    });
+  });
+  return [...byKey.values()];
+}
+
+/** The stored alarm as an episode of the rule `e` is of. */
+function asEpisode(e: Episode, a: Recorded): Episode {
+  const { since, until, lastOutAt, raisedAt, peak } = a;
+  return { rule: e.rule, sensor: e.sensor, since, raisedAt, until, lastOutAt, peak };
+}
+
+/** One episode covering both: the first start, the last end, the worst peak. */
+function joined(a: Episode, b: Episode): Episode {
+  const [first, last] = a.lastOutAt <= b.lastOutAt ? [a, b] : [b, a];
+  // An end is the first reading back in range: one the other episode was still out at is none.
+  const until =
+    last.until ??
+    (first.until !== null && first.until > last.lastOutAt ? first.until : null);
+  return {
+    ...a,
+    since: Math.min(a.since, b.since),
+    raisedAt: Math.min(a.raisedAt, b.raisedAt),
+    until: until !== null && first.until !== null ? Math.max(until, first.until) : until,
+    lastOutAt: last.lastOutAt,
+    peak: worse(a.rule, a.peak, b.peak),
+  };
+}
+
+function worse(rule: ExcursionRule, x: number | null, y: number | null): number | null {
+  if (x === null) return y;
+  if (y === null) return x;
+  return rule.direction === 'high' ? Math.max(x, y) : Math.min(x, y);
+}
+
+/**
+ * Extends the historical alarms episodes overlap and inserts the others, in one
+ * statement; returns the new ones.
+ */
+async function recordEpisodes(
+  c: PoolClient,
+  list: readonly Write[],
+): Promise<AlarmRow[]> {
   if (list.length === 0) return [];
   const { rows } = await c.query<AlarmRow & { inserted: boolean }>(
     `with u as (
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                             $6::timestamptz[], $7::timestamptz[], $8::text[], $9::jsonb[],
-                            $10::text[])
+                            $10::text[], $11::bigint[])
          with ordinality as u(device_id, sensor, rule_id, severity, profile, since, until,
-                              summary, detail, site, i)),
-     a as (
+                              summary, detail, site, id, i)),
+     upd as (
+       update alarm as al set since = u.since, until = u.until, summary = u.summary,
+                              detail = al.detail || u.detail
+       from u
+       where u.id is not null and al.id = u.id and al.historical
+         and (al.since, al.until, al.detail->'last_out_at', al.detail->'peak')
+             is distinct from (u.since, u.until, u.detail->'last_out_at', u.detail->'peak')
+       returning al.*, false as inserted),
+     ins as (
        insert into alarm as al (device_id, sensor, rule_id, kind, severity, historical, state,
                                 profile, since, until, cleared_at, summary, detail, site)
        select device_id, sensor, rule_id, 'historical_excursion', severity, true, 'cleared',
               profile, since, until, now(), summary, detail, site
-       from u order by i
+       from u where u.id is null order by i
        on conflict (device_id, sensor, rule_id, since) where historical
        do update set until = excluded.until, summary = excluded.summary,
                      detail = excluded.detail
          where al.until is distinct from excluded.until
        returning *, (xmax = 0) as inserted),
+     a as (select * from upd union all select * from ins),
      act as (insert into alarm_action (alarm_id, action, by, detail)
              select id, case when inserted then 'raised' else 'updated' end, 'system', detail
              from a order by id)
@@ -225,6 +348,7 @@ async function recordEpisodes(c: PoolClient, found: Found[]): Promise<AlarmRow[]
       ),
       list.map((f) => JSON.stringify(episodeDetail(f.episode, f.reportedAt))),
       list.map((f) => f.ctx.site),
+      list.map((f) => f.id),
     ],
   );
   return rows.filter((r) => r.inserted).map(withoutFlag);
