@@ -7,8 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/anchor.js';
-import { freePort } from './helpers/ports.js';
+import { serveUntilExit } from './helpers/embeddedServer.js';
 
 describe('heru serve with a data folder it cannot write', () => {
   let root: string;
@@ -21,23 +20,7 @@ describe('heru serve with a data folder it cannot write', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const serve = async (dataDir: string) =>
-    runCli(
-      ['serve'],
-      {
-        HOME: process.env.HOME ?? '',
-        DATABASE_URL: '',
-        MQTT_URL: '',
-        MQTT_BROKER: '',
-        REDIS_URL: '',
-        HERU_DATA_DIR: dataDir,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(await freePort()),
-        EMBEDDED_MQTTS_PORT: String(await freePort()),
-        EMBEDDED_MQTT_PORT: String(await freePort()),
-      },
-      60_000,
-    );
+  const serve = (dataDir: string) => serveUntilExit({ HERU_DATA_DIR: dataDir }, 60_000);
 
   it('names HERU_DATA_DIR when the path runs through a file', async () => {
     const file = join(root, 'a-file');

@@ -9,8 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/anchor.js';
-import { freePort } from './helpers/ports.js';
+import { serveUntilExit } from './helpers/embeddedServer.js';
 
 describe('heru serve on a port that is taken', () => {
   let dataDir: string;
@@ -29,23 +28,11 @@ describe('heru serve on a port that is taken', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const serve = async (ports: Record<string, number>) =>
-    runCli(
-      ['serve'],
-      {
-        HOME: process.env.HOME ?? '',
-        DATABASE_URL: '',
-        MQTT_URL: '',
-        MQTT_BROKER: '',
-        REDIS_URL: '',
-        HERU_DATA_DIR: dataDir,
-        HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: String(ports.HTTP_PORT ?? (await freePort())),
-        EMBEDDED_MQTTS_PORT: String(ports.EMBEDDED_MQTTS_PORT ?? (await freePort())),
-        EMBEDDED_MQTT_PORT: String(ports.EMBEDDED_MQTT_PORT ?? (await freePort())),
-      },
-      120_000,
-    );
+  const serve = (ports: Record<string, number>) =>
+    serveUntilExit({
+      HERU_DATA_DIR: dataDir,
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    });
 
   for (const variable of ['HTTP_PORT', 'EMBEDDED_MQTTS_PORT', 'EMBEDDED_MQTT_PORT']) {
     it(`names ${variable} and the port, and exits with 78`, async () => {

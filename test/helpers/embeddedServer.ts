@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { REPO_ROOT } from './anchor.js';
+import { REPO_ROOT, runCli, type CliResult } from './anchor.js';
 import { waitFor } from './app.js';
 import { freePort } from './ports.js';
 
@@ -127,4 +127,31 @@ export class EmbeddedServer {
       ...this.extraEnv,
     };
   }
+}
+
+/**
+ * Runs `heru serve` in embedded mode (no DATABASE_URL, MQTT_URL, REDIS_URL) on free
+ * loopback ports until it exits by itself: for starts that must fail. `env` overrides
+ * any of it (a port that is taken, a data folder).
+ */
+export async function serveUntilExit(
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  return runCli(
+    ['serve'],
+    {
+      HOME: process.env.HOME ?? '',
+      DATABASE_URL: '',
+      MQTT_URL: '',
+      MQTT_BROKER: '',
+      REDIS_URL: '',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(await freePort()),
+      EMBEDDED_MQTTS_PORT: String(await freePort()),
+      EMBEDDED_MQTT_PORT: String(await freePort()),
+      ...env,
+    },
+    timeoutMs,
+  );
 }
