@@ -79,19 +79,31 @@ export class AnchorWorker {
     await this.reconciler.close();
   }
 
-  /** Seals the batches `mode` allows (see seal.ts); returns their ids. */
+  /**
+   * Seals the batches `mode` allows (see seal.ts); returns their ids. One sealer
+   * works at a time: a `full` job that finds another at work leaves at once (that one
+   * goes on while full batches wait); a window's job or the reconciler's waits its
+   * turn, as it may have a partial batch to seal.
+   */
   async seal(mode: SealMode): Promise<string[]> {
     const { config, pool, queue, metrics } = this.d;
     const ids: string[] = [];
     const before = mode === 'window' ? await databaseNow(pool) : undefined;
+    let current = mode;
     while (ids.length < SEALS_PER_JOB) {
       const batch = await sealBatch(pool, {
-        mode,
+        mode: current,
         max: config.batchMax,
         windowSeconds: config.batchWindowSeconds,
         content: config.manifestContent,
-        ...(before ? { before } : {}),
+        waitForLock: current !== 'full',
+        ...(before && current === 'window' ? { before } : {}),
       });
+      if (!batch && current === 'window') {
+        // The window is sealed; full batches that came meanwhile go on the same turn.
+        current = 'full';
+        continue;
+      }
       if (!batch) break;
       ids.push(batch.id);
       metrics.batchesSealed.inc();
