@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNotifyConfig } from '../src/notify/config.js';
 import { createPool } from '../src/db/pool.js';
 import { NotificationHub } from '../src/notify/hub.js';
+import { recordEvents } from '../src/notify/intake.js';
 import { createLogger } from '../src/log.js';
 import { Health } from '../src/health.js';
 import { startTestApp, waitFor, type TestApp } from './helpers/app.js';
@@ -239,6 +240,47 @@ describe('deliveries are queued jobs with retries, a rate limit and a time limit
     await waitUntil(delivered);
     const [row] = await settledDeliveries(app.pool, 'orphan-1', 1);
     expect(row).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+
+  it('claims what it queues in the same transaction when asked, and leaves the rest pending', async () => {
+    await webhookRecipient('fridge-claim');
+    const config = readNotifyConfig({});
+    const statusOf = async (id: string) =>
+      (
+        await app.pool.query<{ status: string; attempts: number }>(
+          'select status, attempts from notify_delivery where id = $1',
+          [id],
+        )
+      ).rows[0];
+
+    const claimedNow = await recordEvents(
+      app.pool,
+      [alarmEvent({ deviceId: 'fridge-claim', alarmId: 'claim-1' })],
+      config,
+      { claim: { upTo: 1, leaseMs: 3_600_000 } },
+    );
+    expect(claimedNow.queued).toEqual([]);
+    expect(claimedNow.claimed).toHaveLength(1);
+    expect(claimedNow.claimed[0]).toMatchObject({
+      attempt: 1,
+      kind: 'webhook',
+      live: true,
+    });
+    expect(await statusOf(claimedNow.claimed[0]!.id)).toEqual({
+      status: 'sending',
+      attempts: 1,
+    });
+
+    const left = await recordEvents(
+      app.pool,
+      [alarmEvent({ deviceId: 'fridge-claim', alarmId: 'claim-2' })],
+      config,
+      { claim: { upTo: 0, leaseMs: 3_600_000 } },
+    );
+    expect(left.claimed).toEqual([]);
+    expect(left.queued).toHaveLength(1);
+    // Left pending, the app's own worker finds it and sends it.
+    await waitUntil(() => hooks.received.find((h) => h.deliveryId === left.queued[0]));
   });
 
   it('takes alarm events at once while PostgreSQL is unreachable, and says so in /health', async () => {

@@ -6,7 +6,7 @@
  * passed the next worker claims it like a pending one. So a message is sent at
  * least once; webhook receivers tell a second copy by its delivery id.
  */
-import { transaction, type Pool } from '../db/pool.js';
+import { transaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { ChannelKind, ChannelTarget, SendResult } from './channels/channel.js';
 import type { NotifyMessage } from './message.js';
 
@@ -54,10 +54,11 @@ export async function claimDue(
 /**
  * Claims these deliveries, for `leaseMs`, those of them still due and not held by
  * another worker: the hand-off of what this process has just queued, which need
- * not wait for claimDue() to find it.
+ * not wait for claimDue() to find it. Given the transaction that queued them, the
+ * claim commits with the queueing: they leave it `sending`, held by this process.
  */
 export async function claimQueued(
-  pool: Pool,
+  db: Pool | PoolClient,
   ids: readonly string[],
   leaseMs: number,
 ): Promise<ClaimedDelivery[]> {
@@ -65,16 +66,16 @@ export async function claimQueued(
        where id = any ($1::bigint[]) and status = 'pending' and next_attempt_at <= now()
        order by id
        for update skip locked`;
-  return claim(pool, due, [ids, leaseMs]);
+  return claim(db, due, [ids, leaseMs]);
 }
 
 /** Turns the rows `due` selects (`$2` is the lease) into `sending` ones, with their targets. */
 async function claim(
-  pool: Pool,
+  db: Pool | PoolClient,
   due: string,
   params: unknown[],
 ): Promise<ClaimedDelivery[]> {
-  const { rows } = await pool.query<ClaimRow>(
+  const { rows } = await db.query<ClaimRow>(
     `with due as (
        ${due}
      ), claimed as (

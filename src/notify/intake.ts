@@ -7,6 +7,7 @@
 import type { AlarmEvent } from '../alarms/events.js';
 import { transaction, type Pool, type PoolClient } from '../db/pool.js';
 import type { NotifyConfig } from './config.js';
+import { claimQueued, type ClaimedDelivery } from './deliveries.js';
 import { alarmMessage, testMessage, type NotifyEventType } from './message.js';
 import { place, type Limits, type PlaceResult, type Placed } from './rateLimit.js';
 import type { NotifyOn } from './recipientInput.js';
@@ -31,8 +32,19 @@ export type IntakeCounts = Record<Placed, number>;
 /** What a batch became: its counts, and the deliveries queued due at once. */
 export interface Intake {
   counts: IntakeCounts;
-  /** Ids of the `pending` deliveries this batch queued, due now. */
+  /** Ids of the `pending` deliveries this batch queued, due now, and not claimed. */
   queued: string[];
+  /** The deliveries claimed in the same transaction (see `RecordOptions.claim`). */
+  claimed: ClaimedDelivery[];
+}
+
+export interface RecordOptions {
+  /**
+   * Claim up to `upTo` of the deliveries queued, for `leaseMs`, before the commit:
+   * a worker in this process with room sends them as soon as the batch is
+   * committed, with no second transaction to claim them.
+   */
+  claim?: { upTo: number; leaseMs: number };
 }
 
 /** Records a batch of alarm events and queues their deliveries. */
@@ -40,6 +52,7 @@ export async function recordEvents(
   pool: Pool,
   events: AlarmEvent[],
   config: NotifyConfig,
+  options: RecordOptions = {},
 ): Promise<Intake> {
   return transaction(pool, async (c) => {
     // A lone event takes its channels' locks in the statement that finds them; with
@@ -56,6 +69,7 @@ export async function recordEvents(
     const intake: Intake = {
       counts: { queued: 0, coalesced: 0, duplicate: 0 },
       queued: [],
+      claimed: [],
     };
     for (const plan of plans) {
       for (const t of plan.targets) {
@@ -71,6 +85,12 @@ export async function recordEvents(
         intake.counts[placed] += 1;
         if (deliveryId !== null) intake.queued.push(deliveryId);
       }
+    }
+    const { upTo = 0, leaseMs = 0 } = options.claim ?? {};
+    if (upTo > 0 && intake.queued.length > 0) {
+      intake.claimed = await claimQueued(c, intake.queued.slice(0, upTo), leaseMs);
+      const claimed = new Set(intake.claimed.map((d) => d.id));
+      intake.queued = intake.queued.filter((id) => !claimed.has(id));
     }
     return intake;
   });

@@ -67,9 +67,9 @@ export class DeliveryWorker {
     const n = Math.min(ids.length, this.free());
     if (n < ids.length) this.wake();
     if (n === 0) return;
-    const { pool, config, log } = this.deps;
+    const { pool, log } = this.deps;
     this.claiming += n;
-    const claim = claimQueued(pool, ids.slice(0, n), config.timeoutMs + LEASE_MARGIN_MS)
+    const claim = claimQueued(pool, ids.slice(0, n), this.leaseMs)
       .then(
         (ds) => {
           for (const d of ds) this.track(this.deliver(d));
@@ -83,6 +83,30 @@ export class DeliveryWorker {
         this.claims.delete(claim);
       });
     this.claims.add(claim);
+  }
+
+  /** How long a claim holds a delivery: the attempt timeout and a margin to record it. */
+  get leaseMs(): number {
+    return this.deps.config.timeoutMs + LEASE_MARGIN_MS;
+  }
+
+  /**
+   * Sets aside up to `n` of the free sends for deliveries that the caller claims in
+   * its own transaction; returns how many. Each reservation ends with handOver().
+   */
+  reserve(n: number): number {
+    const k = this.closed ? 0 : Math.max(0, Math.min(n, this.free()));
+    this.claiming += k;
+    return k;
+  }
+
+  /**
+   * Sends deliveries claimed in the caller's (committed) transaction, and gives back
+   * the `reserved` sends of reserve(); with no deliveries, only gives them back.
+   */
+  handOver(claimed: readonly ClaimedDelivery[], reserved: number): void {
+    this.claiming -= reserved;
+    for (const d of claimed) this.track(this.deliver(d));
   }
 
   /** Stops claiming and waits for the sends in progress (each bounded by the attempt timeout). */
@@ -107,11 +131,7 @@ export class DeliveryWorker {
       const free = this.free();
       if (free > 0) {
         this.claiming += free;
-        const claimed = await claimDue(
-          pool,
-          free,
-          config.timeoutMs + LEASE_MARGIN_MS,
-        ).finally(() => {
+        const claimed = await claimDue(pool, free, this.leaseMs).finally(() => {
           this.claiming -= free;
         });
         for (const d of claimed) this.track(this.deliver(d));
