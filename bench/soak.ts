@@ -121,7 +121,23 @@ async function redisUsedMb(redis: Redis): Promise<number> {
   return m ? Number(m[1]) / 2 ** 20 : NaN;
 }
 
-/** A minute, or less when the publishers finish (or fail) first. */
+let stopping = false;
+/**
+ * Resolves at the first SIGINT or SIGTERM: the soak then stops publishing and removes
+ * what it started (its broker, Redis, server processes, database) before it exits. A
+ * second signal exits at once.
+ */
+const interrupted = new Promise<string>((resolve) => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      console.error(`soak: ${signal}: stopping and cleaning up (again to exit at once)`);
+      resolve(signal);
+    });
+  }
+});
+/** A minute, or less when the publishers finish (or fail) first, or the soak is stopped. */
 function minuteOrDone(done: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const minute = new Promise<void>((r) => (timer = setTimeout(r, 60_000)));
@@ -129,7 +145,12 @@ function minuteOrDone(done: Promise<unknown>): Promise<void> {
     () => undefined,
     () => undefined,
   );
-  return Promise.race([minute, finished]).finally(() => clearTimeout(timer));
+  return Promise.race([minute, finished, interrupted])
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .finally(() => clearTimeout(timer));
 }
 
 async function watch(w: Watched): Promise<Minute[]> {
@@ -140,6 +161,7 @@ async function watch(w: Watched): Promise<Minute[]> {
     finished = true;
     console.error(`soak: ${err.message}`);
   });
+  void interrupted.then(() => (finished = true));
   for (let minute = 1; !finished; minute += 1) {
     await minuteOrDone(done);
     const m = await sample(w, minute, minutes.at(-1));
@@ -224,6 +246,10 @@ async function run(o: SoakOptions, dir: string, db: BenchDatabase): Promise<void
     const w = { ingest, worker, redis, queue, db, publishers, startedAt };
     const minutes = await watch(w);
     publishers.stop();
+    if (stopping) {
+      process.exitCode = 130;
+      return;
+    }
     const final = await settle(db, publishers.acked());
     console.log(summaryLines(minutes).join('\n'));
     console.log(
