@@ -1,7 +1,8 @@
 /**
  * Hands alarm events to the registered listeners (the notification hub) without ever
- * waiting for them: each call runs on a later turn of the event loop, and a listener
- * that throws is logged and does not stop the others.
+ * waiting for them: each call runs once the caller's code is done (a microtask, not
+ * a later turn of the event loop, which under load waits behind every socket read of
+ * the turn), and a listener that throws is logged and does not stop the others.
  */
 import type { Logger } from '../log.js';
 import type { AlarmEvent, AlarmListener } from './events.js';
@@ -28,7 +29,7 @@ export class AlarmNotifier {
   emit(event: AlarmEvent): void {
     this.metrics?.events.inc({ type: event.type, kind: event.kind });
     for (const l of this.listeners) {
-      setImmediate(() => {
+      queueMicrotask(() => {
         try {
           l.onAlarmEvent(event);
         } catch (err) {

@@ -90,9 +90,9 @@ export class NotificationHub implements AlarmListener {
       this.metrics.events.inc({ type: event.type });
       this.metrics.intakeBacklog.set(this.buffer.length);
       if (!this.flushing && !this.retryTimer && !this.closed) {
-        this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-          this.drain(),
-        );
+        // After the caller's code (the other events of the same turn join the buffer
+        // meanwhile), not after the event loop's next round of socket reads.
+        this.flushing = Promise.resolve().then(() => this.drain());
       }
     } catch (err) {
       this.log.error(
