@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startBurst } from '../helpers/burst.js';
-import { anchorCounts, pollUntil } from '../helpers/exactlyOnce.js';
+import { anchorCounts, pollUntil, storedCounts } from '../helpers/exactlyOnce.js';
 import { useFaultRig } from '../helpers/faultRig.js';
 import { expectWhole, tallyBurst, tallyLocalAnchoring } from '../helpers/faultTally.js';
 import { OwnRedis } from '../helpers/ownRedis.js';
@@ -72,6 +72,14 @@ describe('scale out: two workers on the same queue', () => {
     await a.kill();
     const killedAt = Date.now();
     await burst.done;
+    // The broker acknowledged the burst; ingest may still be storing its tail. A
+    // reading that never comes shows in the tally's missing keys.
+    await pollUntil(
+      () => storedCounts(rig.sql),
+      (c) => c.readings >= TOTAL,
+      120_000,
+      `${TOTAL} stored readings`,
+    ).catch(() => undefined);
     const tally = await tallyBurst(rig.sql, BURST);
     await a.start();
     const anchoring = await tallyLocalAnchoring(rig.sql, rig.dataDir, 180_000);
