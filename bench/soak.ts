@@ -24,6 +24,7 @@ import { OwnRedis } from '../test/helpers/ownRedis.js';
 import { createBenchDatabase, tableCounts, type BenchDatabase } from './database.js';
 import { buildIngest, startIngest, type IngestProcess } from './ingestProcess.js';
 import { cpuSeconds, loadAverage, statusKb } from './procStats.js';
+import { fetchSamples } from './promText.js';
 import { startPublishers, type Publishers } from './publishers.js';
 import { minuteLine, summaryLines, type Minute } from './soakReport.js';
 import { soakTables } from './soakTables.js';
@@ -98,6 +99,8 @@ async function sample(w: Watched, minute: number, previous?: Minute): Promise<Mi
     stored: tables.readings,
     ingestRssMb: mb(statusKb(w.ingest.pid, 'VmRSS')),
     workerRssMb: mb(statusKb(w.worker.pid, 'VmRSS')),
+    ingestHeapMb: await heapUsedMb(w.ingest.baseUrl),
+    workerHeapMb: await heapUsedMb(w.worker.baseUrl),
     ingestCpuPct: cpuPct(w.ingest.pid, cpuTotals.get(w.ingest.pid) ?? 0),
     workerCpuPct: cpuPct(w.worker.pid, cpuTotals.get(w.worker.pid) ?? 0),
     redisMb: await redisUsedMb(w.redis),
@@ -115,6 +118,12 @@ async function sample(w: Watched, minute: number, previous?: Minute): Promise<Mi
 
 /** CPU seconds of each process at the last sample. */
 const cpuTotals = new Map<number, number>();
+
+/** The process's V8 heap in use, from its /metrics; NaN when it does not answer. */
+async function heapUsedMb(baseUrl: string): Promise<number> {
+  const s = await fetchSamples(baseUrl).catch(() => undefined);
+  return (s?.get('heru_process_nodejs_heap_size_used_bytes') ?? NaN) / 2 ** 20;
+}
 
 async function redisUsedMb(redis: Redis): Promise<number> {
   const m = /^used_memory:(\d+)/m.exec(await redis.info('memory'));

@@ -13,6 +13,9 @@ export interface Minute {
   stored: number;
   ingestRssMb: number;
   workerRssMb: number;
+  /** V8 heap in use (its /metrics), less noisy than the resident size. */
+  ingestHeapMb: number;
+  workerHeapMb: number;
   ingestCpuPct: number;
   workerCpuPct: number;
   redisMb: number;
@@ -30,8 +33,8 @@ export function minuteLine(m: Minute, previous: Minute | undefined): string {
     `min ${String(m.minute).padStart(3)}`,
     `sent ${m.acked}`,
     `stored ${m.stored} (${rate.toFixed(0)}/s)`,
-    `ingest ${m.ingestRssMb.toFixed(0)} MB ${m.ingestCpuPct.toFixed(0)}% cpu`,
-    `worker ${m.workerRssMb.toFixed(0)} MB ${m.workerCpuPct.toFixed(0)}% cpu`,
+    `ingest ${m.ingestRssMb.toFixed(0)} MB (heap ${m.ingestHeapMb.toFixed(0)}) ${m.ingestCpuPct.toFixed(0)}% cpu`,
+    `worker ${m.workerRssMb.toFixed(0)} MB (heap ${m.workerHeapMb.toFixed(0)}) ${m.workerCpuPct.toFixed(0)}% cpu`,
     `redis ${m.redisMb.toFixed(1)} MB`,
     `tables ${(t.totalBytes / MB).toFixed(0)} MB (reading ${(t.readingBytes / MB).toFixed(0)}, ` +
       `anchor_proof ${(t.proofBytes / MB).toFixed(0)})`,
@@ -76,6 +79,8 @@ export function summaryLines(minutes: readonly Minute[]): string[] {
     `slopes from minute 2 on (${steady.length} points):`,
     `  ingest resident  ${fit((m) => m.ingestRssMb, 'MB')}`,
     `  worker resident  ${fit((m) => m.workerRssMb, 'MB')}`,
+    `  ingest heap      ${fit((m) => m.ingestHeapMb, 'MB')}`,
+    `  worker heap      ${fit((m) => m.workerHeapMb, 'MB')}`,
     `  redis used       ${fit((m) => m.redisMb, 'MB')}`,
     `  tables           ${fit((m) => m.tables.totalBytes / MB, 'MB')}, ` +
       `${perReading(last).toFixed(0)} bytes a reading`,
