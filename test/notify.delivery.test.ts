@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNotifyConfig } from '../src/notify/config.js';
 import { createPool } from '../src/db/pool.js';
 import { NotificationHub } from '../src/notify/hub.js';
+import { createChannels } from '../src/notify/channels/index.js';
 import { recordEvents } from '../src/notify/intake.js';
+import { createNotifyMetrics } from '../src/notify/metrics.js';
+import { DeliveryWorker } from '../src/notify/worker.js';
 import { createLogger } from '../src/log.js';
 import { Health } from '../src/health.js';
 import { startTestApp, waitFor, type TestApp } from './helpers/app.js';
@@ -281,6 +284,38 @@ describe('deliveries are queued jobs with retries, a rate limit and a time limit
     expect(left.queued).toHaveLength(1);
     // Left pending, the app's own worker finds it and sends it.
     await waitUntil(() => hooks.received.find((h) => h.deliveryId === left.queued[0]));
+  });
+
+  it('does not send what a claim committed after its worker stopped', async () => {
+    await webhookRecipient('fridge-late-claim');
+    const config = readNotifyConfig({});
+    const worker = new DeliveryWorker({
+      pool: app.pool,
+      channels: createChannels(config),
+      config,
+      metrics: createNotifyMetrics(new Registry()),
+      log: createLogger('silent'),
+    });
+    const room = worker.reserve(1);
+    expect(room).toBe(1);
+    await worker.close();
+    // The hub's transaction commits its claim only now, after the stop.
+    const late = await recordEvents(
+      app.pool,
+      [alarmEvent({ deviceId: 'fridge-late-claim', alarmId: 'late-claim-1' })],
+      config,
+      { claim: { upTo: room, leaseMs: 3_600_000 } },
+    );
+    expect(late.claimed).toHaveLength(1);
+    worker.handOver(late.claimed, room);
+    await new Promise((r) => setTimeout(r, 500));
+    const id = late.claimed[0]!.id;
+    expect(hooks.received.find((h) => h.deliveryId === id)).toBeUndefined();
+    const { rows } = await app.pool.query<{ n: number }>(
+      'select count(*)::int as n from notify_attempt where delivery_id = $1',
+      [id],
+    );
+    expect(rows[0]!.n).toBe(0);
   });
 
   it('takes alarm events at once while PostgreSQL is unreachable, and says so in /health', async () => {

@@ -29,14 +29,18 @@ export class AlarmNotifier {
   emit(event: AlarmEvent): void {
     this.metrics?.events.inc({ type: event.type, kind: event.kind });
     for (const l of this.listeners) {
+      const failed = (err: unknown): void =>
+        this.log.error(
+          { alarmId: event.alarmId, err: (err as Error).message },
+          'alarm listener failed',
+        );
       queueMicrotask(() => {
         try {
-          l.onAlarmEvent(event);
+          // A listener may be asynchronous: its rejection is logged like a throw.
+          const done: unknown = l.onAlarmEvent(event);
+          if (done instanceof Promise) done.catch(failed);
         } catch (err) {
-          this.log.error(
-            { alarmId: event.alarmId, err: (err as Error).message },
-            'alarm listener failed',
-          );
+          failed(err);
         }
       });
     }

@@ -43,6 +43,8 @@ export interface SealOptions {
    * return undefined at once (false; see SEAL_LOCK).
    */
   waitForLock?: boolean;
+  /** Most milliseconds to wait for another sealer; then undefined. Default 10 s. */
+  lockWaitMs?: number;
 }
 
 export interface SealedBatch {
@@ -64,6 +66,14 @@ const CLOCK_TOLERANCE_SECONDS = 0.5;
  * wait, so a job that finds it busy can leave.
  */
 const SEAL_LOCK = 0x68657273;
+/** How often a sealer that waits looks at the lock again. */
+const LOCK_POLL_MS = 50;
+/**
+ * A sealer's session that stops answering mid-transaction (a frozen worker) is ended
+ * by PostgreSQL after this long, which frees the lock; a seal's own pauses (hashing
+ * its readings) last well under a second.
+ */
+const IDLE_IN_SEAL = '60s';
 
 /** Seals one batch if one is due; undefined when nothing is due (or, see `waitForLock`, another sealer is at work). */
 export async function sealBatch(
@@ -71,15 +81,9 @@ export async function sealBatch(
   o: SealOptions,
 ): Promise<SealedBatch | undefined> {
   return transaction(pool, async (c) => {
-    if (o.waitForLock === false) {
-      const { rows } = await c.query<{ got: boolean }>(
-        'select pg_try_advisory_xact_lock($1) as got',
-        [SEAL_LOCK],
-      );
-      if (!rows[0]?.got) return undefined;
-    } else {
-      await c.query('select pg_advisory_xact_lock($1)', [SEAL_LOCK]);
-    }
+    await c.query(`set local idle_in_transaction_session_timeout = '${IDLE_IN_SEAL}'`);
+    const waitMs = o.waitForLock === false ? 0 : (o.lockWaitMs ?? 10_000);
+    if (!(await takeSealLock(c, waitMs))) return undefined;
     const picked = await pickPending(c, o);
     if (picked.length === 0) return undefined;
     if (picked.length < o.max) {
@@ -102,6 +106,25 @@ export async function sealBatch(
     ]);
     return { id, count: picked.length, root: tree.root };
   });
+}
+
+/**
+ * Takes SEAL_LOCK for this transaction, waiting at most `waitMs` for another sealer;
+ * false when it is still held then. Polled rather than waited for in PostgreSQL, so
+ * that a sealer stuck elsewhere holds up this job only so long, and its job slot
+ * goes back to the anchor jobs.
+ */
+async function takeSealLock(c: PoolClient, waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const { rows } = await c.query<{ got: boolean }>(
+      'select pg_try_advisory_xact_lock($1) as got',
+      [SEAL_LOCK],
+    );
+    if (rows[0]?.got) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+  }
 }
 
 type Picked = CanonicalReadingRow & { pending_time: string; due: boolean };

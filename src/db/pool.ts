@@ -9,6 +9,8 @@ export type PoolClient = pg.PoolClient;
  * compilation: the server's queries are short, and over the monthly partitions of
  * `reading` the planner's estimates pass the JIT thresholds while the table grows; a
  * seal then spent 2.6 of its 2.8 s compiling 359 functions (found by the soak).
+ * The embedded database's wire server does not take these options; PGlite has no JIT
+ * and runs in UTC by default.
  */
 export interface PoolOptions {
   /** Most connections, default 10. */

@@ -106,6 +106,16 @@ export class DeliveryWorker {
    */
   handOver(claimed: readonly ClaimedDelivery[], reserved: number): void {
     this.claiming -= reserved;
+    if (this.closed && claimed.length > 0) {
+      // The claim committed after the stop (the hub's transaction outlived the wait
+      // of close()): not sent now, with the pool going away; the next worker sends
+      // them once their claim runs out.
+      this.deps.log.warn(
+        { deliveries: claimed.map((d) => d.id), retryAfterMs: this.leaseMs },
+        'deliveries claimed while stopping are left to the next worker',
+      );
+      return;
+    }
     for (const d of claimed) this.track(this.deliver(d));
   }
 
