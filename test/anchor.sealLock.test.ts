@@ -3,7 +3,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sealBatch, type SealOptions } from '../src/anchor/seal.js';
+import { SEAL_LOCK, sealBatch, type SealOptions } from '../src/anchor/seal.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, type Pool } from '../src/db/pool.js';
 import { createLogger } from '../src/log.js';
@@ -11,8 +11,6 @@ import { insertReadings } from './helpers/anchor.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
 const log = createLogger('silent');
-/** The lock sealBatch takes (src/anchor/seal.ts). */
-const SEAL_LOCK = 0x68657273;
 const FULL: SealOptions = {
   mode: 'full',
   max: 10,

@@ -65,7 +65,7 @@ const CLOCK_TOLERANCE_SECONDS = 0.5;
  * takes the oldest rows with nothing to step over; it goes on while full batches
  * wait, so a job that finds it busy can leave.
  */
-const SEAL_LOCK = 0x68657273;
+export const SEAL_LOCK = 0x68657273;
 /** How often a sealer that waits looks at the lock again. */
 const LOCK_POLL_MS = 50;
 /**
@@ -75,7 +75,10 @@ const LOCK_POLL_MS = 50;
  */
 const IDLE_IN_SEAL = '60s';
 
-/** Seals one batch if one is due; undefined when nothing is due (or, see `waitForLock`, another sealer is at work). */
+/**
+ * Seals one batch if one is due; undefined when nothing is due, or when another
+ * sealer is still at work after the wait `waitForLock` and `lockWaitMs` allow.
+ */
 export async function sealBatch(
   pool: Pool,
   o: SealOptions,

@@ -83,7 +83,7 @@ export class AnchorWorker {
    * Seals the batches `mode` allows (see seal.ts); returns their ids. One sealer
    * works at a time: a `full` job that finds another at work leaves at once (that one
    * goes on while full batches wait); a window's job or the reconciler's waits its
-   * turn, as it may have a partial batch to seal.
+   * turn (up to 10 s), as it may have a partial batch to seal.
    */
   async seal(mode: SealMode): Promise<string[]> {
     const { config, pool, queue, metrics } = this.d;
